@@ -1,0 +1,391 @@
+"""An EVM domain's chain on py-evm, persisted in the project's store.
+
+`DomainChain` owns one domain's data directory. It:
+- creates block 0 from a `Genesis`, or reopens an existing directory at its head;
+- builds a block from an ordered list of transactions (`build_block`) in one batch, with
+  the fork's pre- and post-processing, exactly as an importer would re-execute it;
+- imports blocks with full validation (`import_block`), across every fork py-evm knows;
+- commits each block (state, header, body, receipts, indexes, head pointer and fork
+  resolution) in one durable store transaction;
+- answers reads (headers, blocks, receipts, transaction locations, state at any block)
+  from committed data only.
+
+Block building is driven from outside (`domains.evm.builder`): a timer on the dev network,
+the consensus chain's bundles later. This class knows nothing about either.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import rlp
+from eth import constants
+from eth.abc import (
+    BlockAPI,
+    BlockHeaderAPI,
+    ComputationAPI,
+    ReceiptAPI,
+    SignedTransactionAPI,
+    StateAPI,
+    VirtualMachineAPI,
+)
+from eth.chains.base import Chain
+from eth.db.chain import ChainDB
+from eth.exceptions import BlockNotFound, HeaderNotFound, TransactionNotFound
+from eth.vm.chain_context import ChainContext
+from eth_utils import ValidationError
+
+from chain.store import KVStore, StoreError
+from domains.evm.db import BlockWriteDB, CommittedDB, ScratchDB
+from domains.evm.genesis import FORK_NAMES, ForkSchedule, Genesis
+
+META_KEY = b"autonomys:domain:meta"
+
+
+class DomainError(Exception):
+    """A domain data directory cannot be used as asked; the message says why and where."""
+
+
+class InvalidBlock(DomainError):
+    """A block failed validation on import; the message names the block and the rule."""
+
+
+@dataclass(frozen=True)
+class DomainMeta:
+    """What a data directory records about its domain besides blocks and state."""
+
+    chain_id: int
+    forks: ForkSchedule
+    #: (first block number, fork name), resolved as blocks are added (time forks resolve
+    #: to the first block whose timestamp reaches them).
+    resolved: tuple[tuple[int, str], ...]
+    genesis_hash: bytes
+
+    def encode(self) -> bytes:
+        return json.dumps({
+            "chainId": self.chain_id,
+            "forks": self.forks.to_json(),
+            "resolved": [list(r) for r in self.resolved],
+            "genesisHash": self.genesis_hash.hex(),
+        }, sort_keys=True).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes, where: str) -> "DomainMeta":
+        try:
+            data = json.loads(raw)
+            return cls(chain_id=int(data["chainId"]), forks=ForkSchedule.from_json(data["forks"]),
+                       resolved=tuple((int(n), str(f)) for n, f in data["resolved"]),
+                       genesis_hash=bytes.fromhex(data["genesisHash"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DomainError(f"{where}: domain metadata is corrupted: {exc}") from exc
+
+
+@dataclass
+class BuiltBlock:
+    """The result of `build_block`: the sealed block, and what was left out and why."""
+
+    block: BlockAPI
+    receipts: tuple[ReceiptAPI, ...]
+    computations: tuple[ComputationAPI, ...]
+    #: transactions that can never be included (invalid against the state), with the reason
+    dropped: list[tuple[SignedTransactionAPI, str]] = field(default_factory=list)
+    #: transactions that did not fit in this block's gas limit; they stay pending
+    deferred: list[SignedTransactionAPI] = field(default_factory=list)
+
+
+class DomainChain:
+    """One EVM domain's blocks and state in a data directory (see module docstring)."""
+
+    def __init__(self, store: KVStore, meta: DomainMeta, *, path: Path) -> None:
+        self.store = store
+        self.path = path
+        self.meta = meta
+        self.chain_id = meta.chain_id
+        self._reader_db = CommittedDB(store)
+        self.chaindb = ChainDB(self._reader_db)
+        self._write_lock = threading.RLock()
+        self._chain_class = self._configure_chain_class(meta.resolved)
+
+    # -- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: str | Path, genesis: Genesis) -> "DomainChain":
+        """Create a new data directory at `path` with block 0 from `genesis`."""
+        path = Path(path)
+        store = _open_store(path)
+        if store.get(META_KEY) is not None:
+            store.close()
+            raise DomainError(f"{path} already holds a domain; use it, or choose another --base-path")
+        genesis_fork = genesis.forks.fork_at(0, genesis.header["timestamp"],
+                                             merged=genesis.forks.ttd is not None
+                                             and genesis.header["difficulty"] >= genesis.forks.ttd)
+        resolved = ((0, genesis_fork),)
+        chain_class = _chain_class(genesis.chain_id, genesis.forks, resolved)
+        db = BlockWriteDB(store)
+        chain = chain_class.from_genesis(db, dict(genesis.header), genesis.alloc)
+        genesis_header = chain.get_canonical_head()
+        meta = DomainMeta(chain_id=genesis.chain_id, forks=genesis.forks, resolved=resolved,
+                          genesis_hash=genesis_header.hash)
+        db[META_KEY] = meta.encode()
+        db.commit()
+        return cls(store, meta, path=path)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "DomainChain":
+        """Open an existing data directory at its committed head."""
+        path = Path(path)
+        if not (path / "data.mdb").exists():
+            raise DomainError(f"{path} holds no domain database (no data.mdb)")
+        store = _open_store(path)
+        raw = store.get(META_KEY)
+        if raw is None:
+            store.close()
+            raise DomainError(f"{path}: database has no domain metadata (not a domain data directory, or corrupted)")
+        meta = DomainMeta.decode(raw, str(path))
+        chain = cls(store, meta, path=path)
+        try:
+            chain.head()
+        except (HeaderNotFound, KeyError) as exc:
+            store.close()
+            raise DomainError(f"{path}: canonical head is missing from the database ({exc})") from exc
+        return chain
+
+    @classmethod
+    def open_or_create(cls, path: str | Path, genesis: Genesis) -> "DomainChain":
+        path = Path(path)
+        if (path / "data.mdb").exists():
+            chain = cls.open(path)
+            if chain.chain_id != genesis.chain_id:
+                chain.close()
+                raise DomainError(f"{path} holds chain id {chain.chain_id}, not the requested {genesis.chain_id}")
+            return chain
+        return cls.create(path, genesis)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- forks -------------------------------------------------------------------------------
+
+    def _configure_chain_class(self, resolved):
+        return _chain_class(self.chain_id, self.meta.forks, resolved)
+
+    def fork_of(self, block_number: int) -> str:
+        """The fork whose rules governed block `block_number` (resolved forks only)."""
+        fork = self.meta.resolved[0][1]
+        for first, name in self.meta.resolved:
+            if block_number >= first:
+                fork = name
+        return fork
+
+    def vm_class_at(self, block_number: int) -> type[VirtualMachineAPI]:
+        return self._chain_class.get_vm_class_for_block_number(block_number)
+
+    def _resolve_fork_for_child(self, parent: BlockHeaderAPI, timestamp: int) -> tuple[tuple[int, str], ...]:
+        """The resolved fork list once block parent+1 with `timestamp` is added."""
+        number = parent.block_number + 1
+        merged = False
+        if self.meta.forks.ttd is not None:
+            merged = self.chaindb.get_score(parent.hash) >= self.meta.forks.ttd
+        fork = self.meta.forks.fork_at(number, timestamp, merged)
+        resolved = tuple((n, f) for n, f in self.meta.resolved if n <= number)
+        current = resolved[-1][1]
+        if fork == current:
+            return resolved
+        if FORK_NAMES.index(fork) < FORK_NAMES.index(current):
+            raise InvalidBlock(f"block {number}: fork would go back from {current} to {fork}")
+        if resolved[-1][0] == number:
+            return resolved[:-1] + ((number, fork),)
+        return resolved + ((number, fork),)
+
+    def _use_resolution(self, resolved, db: BlockWriteDB) -> None:
+        if resolved != self.meta.resolved:
+            self.meta = DomainMeta(chain_id=self.chain_id, forks=self.meta.forks, resolved=resolved,
+                                   genesis_hash=self.meta.genesis_hash)
+            self._chain_class = self._configure_chain_class(resolved)
+            db[META_KEY] = self.meta.encode()
+
+    # -- reads (committed data only) ---------------------------------------------------------
+
+    def head(self) -> BlockHeaderAPI:
+        """The committed canonical head."""
+        return self.chaindb.get_canonical_head()
+
+    def header_by_number(self, number: int) -> BlockHeaderAPI | None:
+        try:
+            return self.chaindb.get_canonical_block_header_by_number(number)
+        except HeaderNotFound:
+            return None
+
+    def header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI | None:
+        try:
+            return self.chaindb.get_block_header_by_hash(block_hash)
+        except HeaderNotFound:
+            return None
+
+    def is_canonical(self, header: BlockHeaderAPI) -> bool:
+        found = self.header_by_number(header.block_number)
+        return found is not None and found.hash == header.hash
+
+    def block_of(self, header: BlockHeaderAPI) -> BlockAPI:
+        """The full block (body and withdrawals) for `header`."""
+        block_class = self.vm_class_at(header.block_number).get_block_class()
+        try:
+            return block_class.from_header(header, self.chaindb)
+        except (BlockNotFound, KeyError) as exc:
+            raise DomainError(f"block {header.block_number} ({header.hash.hex()}) body missing: {exc}") from exc
+
+    def receipts_of(self, header: BlockHeaderAPI) -> tuple[ReceiptAPI, ...]:
+        receipt_builder = self.vm_class_at(header.block_number).get_receipt_builder()
+        return self.chaindb.get_receipts(header, receipt_builder)
+
+    def transaction_location(self, tx_hash: bytes) -> tuple[int, int] | None:
+        """(block number, index) of a canonical transaction, or None."""
+        try:
+            return self.chaindb.get_transaction_index(tx_hash)
+        except TransactionNotFound:
+            return None
+
+    def vm_at(self, header: BlockHeaderAPI, db=None) -> VirtualMachineAPI:
+        """A VM for `header` over `db` (default: a throw-away scratch view)."""
+        db = db if db is not None else ScratchDB(self.store)
+        chain = self._chain_class(db) if db is not self._reader_db else self._chain_class(self._reader_db)
+        return chain.get_vm(header)
+
+    def pending_vm(self, parent: BlockHeaderAPI | None = None, timestamp: int | None = None,
+                   db=None) -> VirtualMachineAPI:
+        """A VM for a new block on top of `parent` (default: head), over a scratch view.
+
+        This is where calls, gas estimates and pool validation run: the rules and
+        context of the next block, the state after `parent`."""
+        parent = parent or self.head()
+        timestamp = max(timestamp or parent.timestamp + 1, parent.timestamp + 1)
+        db = db if db is not None else ScratchDB(self.store)
+        resolved = self._resolve_fork_for_child(parent, timestamp)
+        chain_class = self._configure_chain_class(resolved)
+        vm_class = chain_class.get_vm_class_for_block_number(parent.block_number + 1)
+        header = vm_class.create_header_from_parent(parent, timestamp=timestamp,
+                                                    gas_limit=parent.gas_limit,
+                                                    coinbase=parent.coinbase)
+        return chain_class(db).get_vm(header)
+
+    def state_at(self, header: BlockHeaderAPI) -> StateAPI:
+        """The state after block `header` (read-only use; writes go to a scratch view)."""
+        vm_class = self.vm_class_at(header.block_number)
+        return vm_class.build_state(ScratchDB(self.store), header, ChainContext(self.chain_id))
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def build_block(self, transactions: Sequence[SignedTransactionAPI], *, timestamp: int,
+                    coinbase: bytes = constants.ZERO_ADDRESS, gas_limit: int | None = None,
+                    extra_data: bytes = b"") -> BuiltBlock:
+        """Execute `transactions` in order on the head and seal them as the next block.
+
+        One batch: the state is persisted once for the whole block, then the block is
+        committed in one durable store transaction. A transaction that does not fit in the
+        remaining gas is deferred; one that is invalid against the state is dropped.
+        """
+        with self._write_lock:
+            parent = self.head()
+            timestamp = max(int(timestamp), parent.timestamp + 1)
+            db = BlockWriteDB(self.store)
+            resolved = self._resolve_fork_for_child(parent, timestamp)
+            chain_class = self._configure_chain_class(resolved)
+            chain = chain_class(db)
+            vm_class = chain_class.get_vm_class_for_block_number(parent.block_number + 1)
+            header = vm_class.create_header_from_parent(
+                parent, timestamp=timestamp, coinbase=coinbase,
+                gas_limit=gas_limit if gas_limit is not None else parent.gas_limit,
+                extra_data=extra_data)
+            vm = chain.get_vm(header)
+            base_block = vm.get_block()
+            vm.block_preprocessing(base_block)
+
+            included: list[SignedTransactionAPI] = []
+            receipts: list[ReceiptAPI] = []
+            computations: list[ComputationAPI] = []
+            result = BuiltBlock(block=None, receipts=(), computations=())  # type: ignore[arg-type]
+            current = vm.get_header()
+            for tx in transactions:
+                if current.gas_used + tx.gas > current.gas_limit:
+                    result.deferred.append(tx)
+                    continue
+                snapshot = vm.state.snapshot()
+                try:
+                    receipt, computation = vm.apply_transaction(current, tx)
+                except ValidationError as exc:
+                    vm.state.revert(snapshot)
+                    result.dropped.append((tx, str(exc)))
+                    continue
+                current = vm.add_receipt_to_header(current, receipt)
+                current = vm.increment_blob_gas_used(current, tx)
+                included.append(tx)
+                receipts.append(receipt)
+                computations.append(computation)
+
+            filled = vm.set_block_transactions_and_withdrawals(base_block, current, included, receipts)
+            filled = vm.block_postprocessing(filled)
+            sealed = vm.mine_block(filled).block
+            chain.persist_block(sealed)
+            self._use_resolution(resolved, db)
+            db.commit()
+            result.block = sealed
+            result.receipts = tuple(receipts)
+            result.computations = tuple(computations)
+            return result
+
+    def import_block(self, block: BlockAPI) -> BlockAPI:
+        """Validate and execute `block` on its parent, and commit it (fork choice: py-evm's
+        total difficulty / longest chain). Raises `InvalidBlock` naming the failed rule."""
+        with self._write_lock:
+            parent = self.header_by_hash(block.header.parent_hash)
+            if parent is None:
+                raise InvalidBlock(f"block {block.number} ({block.hash.hex()}): unknown parent {block.header.parent_hash.hex()}")
+            db = BlockWriteDB(self.store)
+            try:
+                resolved = self._resolve_fork_for_child(parent, block.header.timestamp)
+                chain = self._configure_chain_class(resolved)(db)
+                result = chain.import_block(block, perform_validation=True)
+            except (ValidationError, ValueError, KeyError) as exc:
+                db.discard()
+                raise InvalidBlock(f"block {block.number} ({block.hash.hex()}): {exc}") from exc
+            self._use_resolution(resolved, db)
+            db.commit()
+            return result.imported_block
+
+    def decode_block(self, raw: bytes, number_hint: int | None = None) -> BlockAPI:
+        """Decode an RLP block with the block class of the fork that governs it."""
+        try:
+            items = rlp.decode(raw)
+            header_items = items[0]
+            number = rlp.sedes.big_endian_int.deserialize(header_items[8])
+            timestamp = rlp.sedes.big_endian_int.deserialize(header_items[11])
+        except (rlp.DecodingError, rlp.DeserializationError, IndexError, TypeError) as exc:
+            raise InvalidBlock(f"block{'' if number_hint is None else ' #' + str(number_hint)}: not a valid RLP block: {exc}") from exc
+        parent = self.header_by_number(number - 1) if number > 0 else None
+        if parent is not None:
+            resolved = self._resolve_fork_for_child(parent, timestamp)
+            vm_class = self._configure_chain_class(resolved).get_vm_class_for_block_number(number)
+        else:
+            vm_class = self.vm_class_at(number)
+        try:
+            return rlp.decode(raw, sedes=vm_class.get_block_class())
+        except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError) as exc:
+            raise InvalidBlock(f"block #{number}: not a valid {vm_class.fork} block: {exc}") from exc
+
+
+def _open_store(path: Path) -> KVStore:
+    try:
+        return KVStore(path)
+    except StoreError as exc:
+        raise DomainError(str(exc)) from exc
+
+
+def _chain_class(chain_id: int, forks: ForkSchedule, resolved) -> type[Chain]:
+    vm_configuration = tuple((number, forks.vm_class(name)) for number, name in resolved)
+    return Chain.configure(__name__="AutonomysDomainChain", vm_configuration=vm_configuration,
+                           chain_id=chain_id)
+

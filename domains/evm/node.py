@@ -1,0 +1,165 @@
+"""A running EVM domain: its chain, its transaction pool, and the block producer that joins them.
+
+`DomainNode` is what the RPC gateway and the operator talk to. Block production is split in
+two so that what *decides when* to seal can change without touching what *seals*:
+- `DomainNode.produce_block(timestamp)` seals one block from the pool (the block builder);
+- a driver calls it: `TimerDriver` on the dev network (every `block_time` seconds while the
+  pool has work, or immediately on each new transaction when `block_time` is 0); the
+  consensus chain replaces it later with "one domain block per consensus block that
+  carries bundles", calling the same `produce_block`.
+
+Listeners registered with `on_block` are called after each block is durably committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from eth import constants
+from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+
+from domains.evm.chain import BuiltBlock, DomainChain
+from domains.evm.txpool import PoolTx, PoolView, TxPool
+
+log = logging.getLogger("autonomys.domain")
+
+
+@dataclass(frozen=True)
+class NewBlock:
+    """Sent to block listeners once a block is committed."""
+
+    block: BlockAPI
+    receipts: tuple[ReceiptAPI, ...]
+
+
+class DomainNode:
+    """See the module docstring."""
+
+    def __init__(self, chain: DomainChain, *, coinbase: bytes = constants.ZERO_ADDRESS,
+                 pool: TxPool | None = None, dev_keys: dict[bytes, bytes] | None = None) -> None:
+        self.chain = chain
+        self.chain_id = chain.chain_id
+        self.coinbase = coinbase
+        self.pool = pool or TxPool(self.pool_view)
+        #: address -> private key of accounts the dev signer may sign for (empty: signer off)
+        self.dev_keys: dict[bytes, bytes] = dict(dev_keys or {})
+        self._block_listeners: list[Callable[[NewBlock], None]] = []
+        self._produce_lock = threading.Lock()
+
+    # -- the pool's view of the next block ------------------------------------------------------
+
+    def pool_view(self) -> PoolView:
+        """The next block's rules and the head state, for admission checks."""
+        vm = self.chain.pending_vm()
+        state = vm.state
+        header = vm.get_header()
+        executor = state.get_transaction_executor()
+        floor = getattr(executor, "calc_data_floor_gas", None)
+
+        def intrinsic_gas(tx: SignedTransactionAPI) -> int:
+            gas = tx.intrinsic_gas
+            if floor is not None:
+                gas = max(gas, floor(tx, 0, 0))
+            return gas
+
+        return PoolView(
+            chain_id=self.chain_id,
+            base_fee=getattr(header, "base_fee_per_gas", 0) or 0,
+            gas_limit=header.gas_limit,
+            decode=vm.get_transaction_builder().decode,
+            nonce_of=state.get_nonce,
+            balance_of=state.get_balance,
+            intrinsic_gas=intrinsic_gas,
+        )
+
+    def submit_raw_transaction(self, raw: bytes) -> bytes:
+        """Admit a raw signed transaction to the pool (raises `TxRejected`)."""
+        return self.pool.add_raw(raw)
+
+    def next_nonce(self, address: bytes) -> int:
+        """The nonce the next transaction of `address` should use (pending ones counted)."""
+        state = self.chain.state_at(self.chain.head())
+        return self.pool.pending_nonce(address, state.get_nonce(address))
+
+    # -- block production ---------------------------------------------------------------------
+
+    def produce_block(self, timestamp: int | None = None) -> BuiltBlock:
+        """Seal the next block from the pool's pending transactions, commit it, tell listeners."""
+        with self._produce_lock:
+            vm = self.chain.pending_vm(timestamp=timestamp or int(time.time()))
+            header = vm.get_header()
+            base_fee = getattr(header, "base_fee_per_gas", 0) or 0
+            state = vm.state
+            selected = self.pool.select(base_fee, state.get_nonce)
+            built = self.chain.build_block(selected, timestamp=header.timestamp, coinbase=self.coinbase)
+            for tx, reason in built.dropped:
+                log.info("dropped transaction %s: %s", tx.hash.hex(), reason)
+            head_state = self.chain.state_at(built.block.header)
+            self.pool.prune(head_state.get_nonce, dropped=[tx.hash for tx, _ in built.dropped])
+        event = NewBlock(block=built.block, receipts=built.receipts)
+        for listener in list(self._block_listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken subscriber must not stop block production
+                log.exception("block listener failed")
+        return built
+
+    def on_block(self, listener: Callable[[NewBlock], None]) -> None:
+        self._block_listeners.append(listener)
+
+    def on_pending_transaction(self, listener: Callable[[PoolTx], None]) -> None:
+        self.pool.on_new_transaction(listener)
+
+
+class TimerDriver:
+    """The dev network's block driver: seal on a timer while there is work.
+
+    - `block_time` > 0: every `block_time` seconds, if the pool has transactions (or
+      `empty_blocks` is set), seal a block.
+    - `block_time` == 0: seal as soon as a transaction arrives (instant sealing).
+    """
+
+    def __init__(self, node: DomainNode, block_time: float = 1.0, empty_blocks: bool = False) -> None:
+        self.node = node
+        self.block_time = block_time
+        self.empty_blocks = empty_blocks
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="block-driver", daemon=True)
+        node.on_pending_transaction(lambda _: self._wake.set())
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        next_at = time.monotonic() + self.block_time
+        while not self._stop.is_set():
+            if self.block_time > 0:
+                self._stop.wait(max(0.0, next_at - time.monotonic()))
+                next_at += self.block_time
+                if time.monotonic() > next_at:  # fell behind: don't burst to catch up
+                    next_at = time.monotonic() + self.block_time
+            else:
+                self._wake.wait()
+                self._wake.clear()
+            if self._stop.is_set():
+                return
+            if len(self.node.pool) == 0 and not self.empty_blocks:
+                continue
+            try:
+                built = self.node.produce_block()
+                if built.block.transactions or self.empty_blocks:
+                    log.info("sealed block #%d with %d transactions (%d gas)", built.block.number,
+                             len(built.block.transactions), built.block.header.gas_used)
+            except Exception:
+                log.exception("block production failed")
+                self._stop.wait(1.0)
