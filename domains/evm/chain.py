@@ -37,6 +37,7 @@ from eth.chains.base import Chain
 from eth.db.chain import ChainDB
 from eth.exceptions import BlockNotFound, HeaderNotFound, TransactionNotFound
 from eth.vm.chain_context import ChainContext
+from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth_utils import ValidationError
 
 from chain.store import KVStore, StoreError
@@ -268,7 +269,7 @@ class DomainChain:
         chain_class = self._configure_chain_class(resolved)
         vm_class = chain_class.get_vm_class_for_block_number(parent.block_number + 1)
         header = vm_class.create_header_from_parent(parent, timestamp=timestamp,
-                                                    gas_limit=parent.gas_limit,
+                                                    gas_limit=child_gas_limit(parent, resolved[-1][1]),
                                                     coinbase=parent.coinbase)
         return chain_class(db).get_vm(header)
 
@@ -298,7 +299,7 @@ class DomainChain:
             vm_class = chain_class.get_vm_class_for_block_number(parent.block_number + 1)
             header = vm_class.create_header_from_parent(
                 parent, timestamp=timestamp, coinbase=coinbase,
-                gas_limit=gas_limit if gas_limit is not None else parent.gas_limit,
+                gas_limit=gas_limit if gas_limit is not None else child_gas_limit(parent, resolved[-1][1]),
                 extra_data=extra_data)
             vm = chain.get_vm(header)
             base_block = vm.get_block()
@@ -313,13 +314,15 @@ class DomainChain:
                 if current.gas_used + tx.gas > current.gas_limit:
                     result.deferred.append(tx)
                     continue
-                snapshot = vm.state.snapshot()
                 try:
-                    receipt, computation = vm.apply_transaction(current, tx)
+                    # Checked before applying: py-evm's apply_transaction locks the state's
+                    # journal first, so a failure inside it cannot be rolled back.
+                    vm.validate_transaction_against_header(current, tx)
+                    vm.state.validate_transaction(tx)
                 except ValidationError as exc:
-                    vm.state.revert(snapshot)
                     result.dropped.append((tx, str(exc)))
                     continue
+                receipt, computation = vm.apply_transaction(current, tx)
                 current = vm.add_receipt_to_header(current, receipt)
                 current = vm.increment_blob_gas_used(current, tx)
                 included.append(tx)
@@ -375,6 +378,14 @@ class DomainChain:
             return rlp.decode(raw, sedes=vm_class.get_block_class())
         except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError) as exc:
             raise InvalidBlock(f"block #{number}: not a valid {vm_class.fork} block: {exc}") from exc
+
+
+def child_gas_limit(parent: BlockHeaderAPI, child_fork: str) -> int:
+    """The gas limit of a block built on `parent`: the parent's, kept constant, except at
+    the London transition, where EIP-1559 doubles it (the old limit becomes the target)."""
+    if FORK_NAMES.index(child_fork) >= FORK_NAMES.index("london") and not hasattr(parent, "base_fee_per_gas"):
+        return parent.gas_limit * ELASTICITY_MULTIPLIER
+    return parent.gas_limit
 
 
 def _open_store(path: Path) -> KVStore:

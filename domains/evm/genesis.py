@@ -14,6 +14,7 @@ from typing import Any
 
 from eth import constants
 from eth.abc import VirtualMachineAPI
+from eth.consensus.noproof import NoProofConsensus
 from eth.vm.forks import (
     ArrowGlacierVM,
     BerlinVM,
@@ -92,6 +93,9 @@ class ForkSchedule:
     times: tuple[tuple[str, int], ...] = ()
     ttd: int | None = None
     dao_fork_block: int | None = None
+    #: How pre-merge blocks are sealed: "ethash" (proof of work, validated) or "none"
+    #: (no seal check: dev chains). geth's `config.ethash` selects "ethash".
+    seal: str = "none"
 
     @classmethod
     def prague_from_genesis(cls) -> "ForkSchedule":
@@ -121,20 +125,24 @@ class ForkSchedule:
     def vm_class(self, fork: str) -> type[VirtualMachineAPI]:
         """py-evm's VM class for `fork`, configured for this chain (the DAO fork block)."""
         vm = _VM_BY_NAME[fork]
-        if fork == "homestead" and vm is HomesteadVM:
+        overrides: dict[str, Any] = {}
+        if fork == "homestead":
             if self.dao_fork_block is None:
-                return HomesteadVM.configure(support_dao_fork=False)
-            return HomesteadVM.configure(_dao_fork_block_number=self.dao_fork_block)
-        return vm
+                overrides["support_dao_fork"] = False
+            else:
+                overrides["_dao_fork_block_number"] = self.dao_fork_block
+        if self.seal == "none" and _fork_index(fork) < _fork_index("paris"):
+            overrides["consensus_class"] = NoProofConsensus
+        return vm.configure(**overrides) if overrides else vm
 
     def to_json(self) -> dict[str, Any]:
         return {"blocks": dict(self.blocks), "times": dict(self.times), "ttd": self.ttd,
-                "daoForkBlock": self.dao_fork_block}
+                "daoForkBlock": self.dao_fork_block, "seal": self.seal}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ForkSchedule":
         return cls(blocks=tuple(data["blocks"].items()), times=tuple(data["times"].items()),
-                   ttd=data["ttd"], dao_fork_block=data.get("daoForkBlock"))
+                   ttd=data["ttd"], dao_fork_block=data.get("daoForkBlock"), seal=data.get("seal", "none"))
 
 
 def _fork_index(name: str) -> int:
@@ -241,8 +249,11 @@ def parse_genesis_json(data: Any) -> Genesis:
     if ttd == 0 and "paris" not in scheduled:
         scheduled["paris"] = 0
         ttd = None
+    if "clique" in config:
+        raise GenesisError("config.clique: clique (proof-of-authority) sealing is not supported")
+    seal = "ethash" if "ethash" in config else "none"
     forks = ForkSchedule(blocks=tuple(sorted(scheduled.items(), key=lambda kv: FORK_NAMES.index(kv[0]))),
-                         times=tuple(times), ttd=ttd, dao_fork_block=dao)
+                         times=tuple(times), ttd=ttd, dao_fork_block=dao, seal=seal)
 
     header: dict[str, Any] = {
         "difficulty": _int(data.get("difficulty", "0x0"), "difficulty"),
