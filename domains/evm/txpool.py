@@ -24,7 +24,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-import rlp
 from eth.abc import SignedTransactionAPI
 from eth_utils import ValidationError
 
@@ -36,6 +35,9 @@ DEFAULT_MAX_SIZE = 10_000
 DEFAULT_MAX_PER_SENDER = 1_000
 #: How far past the account nonce a queued transaction may be.
 MAX_NONCE_GAP = 1_024
+
+#: EIP-4844 blob transactions carry sidecars a domain has nowhere to keep.
+BLOB_TX_TYPE = 3
 
 JSONRPC_TX_ERROR = -32000
 JSONRPC_INVALID_PARAMS = -32602
@@ -241,9 +243,12 @@ def decode_transaction(decode: Callable[[bytes], SignedTransactionAPI], raw: byt
     if not raw:
         raise TxRejected("invalid transaction: empty input", JSONRPC_INVALID_PARAMS)
     try:
-        return decode(raw)
-    except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError, IndexError) as exc:
-        raise TxRejected(f"invalid transaction: cannot decode {len(raw)} bytes: {exc}", JSONRPC_INVALID_PARAMS) from exc
+        tx = decode(raw)
+    except Exception as exc:  # untrusted bytes: any failure of the decoder means "not a transaction"
+        raise TxRejected(f"invalid transaction: cannot decode {len(raw)} bytes: {exc!r}", JSONRPC_INVALID_PARAMS) from exc
+    if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
+        raise TxRejected("invalid transaction: blob (type 3) transactions are not supported on a domain")
+    return tx
 
 
 def check_signature_and_chain_id(tx: SignedTransactionAPI, chain_id: int) -> bytes:

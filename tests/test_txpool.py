@@ -1,0 +1,125 @@
+"""The transaction pool: admission errors, nonce ordering, queueing, replacement, bounds."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from eth_utils import to_canonical_address
+
+from domains.evm.chain import DomainChain
+from domains.evm.genesis import dev_accounts, dev_genesis
+from domains.evm.node import DomainNode
+from domains.evm.txpool import MAX_TX_SIZE, TxPool, TxRejected
+
+ACCOUNTS = dev_accounts()
+
+
+@pytest.fixture
+def node(tmp_path):
+    chain = DomainChain.create(tmp_path / "d", dev_genesis())
+    yield DomainNode(chain)
+    chain.close()
+
+
+def raw_tx(node, sender: int = 0, nonce: int = 0, **fields) -> bytes:
+    tx = {"chainId": node.chain_id, "nonce": nonce, "to": ACCOUNTS[9][0], "value": 1, "gas": 21000,
+          "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "type": 2}
+    tx.update(fields)
+    return bytes(Account.sign_transaction(tx, ACCOUNTS[sender][1]).raw_transaction)
+
+
+def address(i: int) -> bytes:
+    return to_canonical_address(ACCOUNTS[i][0])
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"chainId": 1}, "invalid chain id"),
+    ({"gas": 20_999}, "intrinsic gas too low"),
+    ({"gas": 40_000_000}, "exceeds block gas limit"),
+    ({"maxFeePerGas": 1, "maxPriorityFeePerGas": 1}, "max fee per gas less than block base fee"),
+    ({"value": 10**30}, "insufficient funds for gas * price + value"),
+    ({"maxPriorityFeePerGas": 10**11}, "max priority fee per gas higher than max fee per gas"),
+    ({"data": b"\x01" * (MAX_TX_SIZE + 1), "gas": 29_000_000}, "oversized data"),
+])
+def test_rejections_carry_geth_messages(node, fields, message):
+    with pytest.raises(TxRejected) as err:
+        node.submit_raw_transaction(raw_tx(node, **fields))
+    assert message in err.value.message and err.value.code == -32000
+    assert len(node.pool) == 0
+
+
+def test_nonce_too_low_after_inclusion(node):
+    node.submit_raw_transaction(raw_tx(node, nonce=0))
+    node.produce_block()
+    with pytest.raises(TxRejected, match="nonce too low"):
+        node.submit_raw_transaction(raw_tx(node, nonce=0, value=2))
+
+
+def test_garbage_and_unprotected_and_bad_signatures(node):
+    for garbage in (b"", b"\x02", b"\xf8\x00", b"\x05hello", bytes(range(200))):
+        with pytest.raises(TxRejected) as err:
+            node.submit_raw_transaction(garbage)
+        assert err.value.code == -32602 and "invalid transaction" in err.value.message
+    legacy_no_chain = bytes(Account.sign_transaction(
+        {"nonce": 0, "to": ACCOUNTS[9][0], "value": 1, "gas": 21000, "gasPrice": 10**10}, ACCOUNTS[0][1]).raw_transaction)
+    with pytest.raises(TxRejected, match="replay-protected"):
+        node.submit_raw_transaction(legacy_no_chain)
+    # A damaged signature recovers no sender, or a stranger with no funds: never accepted.
+    damaged = bytearray(raw_tx(node))
+    damaged[-5] ^= 0xFF
+    with pytest.raises(TxRejected) as err:
+        node.submit_raw_transaction(bytes(damaged))
+    assert "invalid sender" in err.value.message or "insufficient funds" in err.value.message
+    assert len(node.pool) == 0
+
+
+def test_consecutive_nonces_land_in_one_block_and_gaps_wait(node):
+    for nonce in (2, 0, 1, 5):
+        node.submit_raw_transaction(raw_tx(node, nonce=nonce))
+    pending, queued = node.pool.content(node.chain.state_at(node.chain.head()).get_nonce)
+    assert sorted(pending[address(0)]) == [0, 1, 2] and sorted(queued[address(0)]) == [5]
+    assert node.next_nonce(address(0)) == 3
+    built = node.produce_block()
+    assert [tx.nonce for tx in built.block.transactions] == [0, 1, 2]
+    assert len(node.pool) == 1  # nonce 5 still queued
+    for nonce in (3, 4):
+        node.submit_raw_transaction(raw_tx(node, nonce=nonce))
+    assert [tx.nonce for tx in node.produce_block().block.transactions] == [3, 4, 5]
+    assert len(node.pool) == 0
+
+
+def test_block_order_by_tip_across_senders_nonce_order_within(node):
+    node.submit_raw_transaction(raw_tx(node, sender=0, nonce=0, maxPriorityFeePerGas=1))
+    node.submit_raw_transaction(raw_tx(node, sender=0, nonce=1, maxPriorityFeePerGas=5 * 10**9))
+    node.submit_raw_transaction(raw_tx(node, sender=1, nonce=0, maxPriorityFeePerGas=2 * 10**9))
+    txs = node.produce_block().block.transactions
+    assert [(tx.sender, tx.nonce) for tx in txs] == [(address(1), 0), (address(0), 0), (address(0), 1)]
+
+
+def test_replacement_needs_ten_percent_more_on_both_fees(node):
+    first = node.submit_raw_transaction(raw_tx(node, maxFeePerGas=10**10, maxPriorityFeePerGas=10**9))
+    with pytest.raises(TxRejected, match="replacement transaction underpriced"):
+        node.submit_raw_transaction(raw_tx(node, value=2, maxFeePerGas=10**10 * 109 // 100, maxPriorityFeePerGas=10**9 * 2))
+    with pytest.raises(TxRejected, match="replacement transaction underpriced"):
+        node.submit_raw_transaction(raw_tx(node, value=2, maxFeePerGas=10**10 * 2, maxPriorityFeePerGas=10**9 * 109 // 100))
+    second = node.submit_raw_transaction(raw_tx(node, value=2, maxFeePerGas=11 * 10**9, maxPriorityFeePerGas=11 * 10**8))
+    assert node.pool.get(first) is None and node.pool.get(second) is not None and len(node.pool) == 1
+    with pytest.raises(TxRejected, match="already known"):
+        node.submit_raw_transaction(raw_tx(node, value=2, maxFeePerGas=11 * 10**9, maxPriorityFeePerGas=11 * 10**8))
+
+
+def test_pool_is_bounded_and_evicts_the_cheapest(tmp_path):
+    chain = DomainChain.create(tmp_path / "d", dev_genesis())
+    node = DomainNode(chain)
+    node.pool = TxPool(node.pool_view, max_size=3, max_per_sender=2)
+    node.submit_raw_transaction(raw_tx(node, sender=0, nonce=0, maxPriorityFeePerGas=3))
+    node.submit_raw_transaction(raw_tx(node, sender=0, nonce=1, maxPriorityFeePerGas=3))
+    with pytest.raises(TxRejected, match="txpool is full"):
+        node.submit_raw_transaction(raw_tx(node, sender=0, nonce=2))
+    node.submit_raw_transaction(raw_tx(node, sender=1, nonce=0, maxPriorityFeePerGas=2))
+    with pytest.raises(TxRejected, match="txpool is full"):
+        node.submit_raw_transaction(raw_tx(node, sender=2, nonce=0, maxPriorityFeePerGas=1))
+    rich = node.submit_raw_transaction(raw_tx(node, sender=2, nonce=0, maxPriorityFeePerGas=10**9))
+    assert len(node.pool) == 3 and node.pool.get(rich) is not None
+    assert all(entry.sender != address(1) for entry in node.pool.all())
+    chain.close()
