@@ -332,7 +332,10 @@ class DomainChain:
             filled = vm.set_block_transactions_and_withdrawals(base_block, current, included, receipts)
             filled = vm.block_postprocessing(filled)
             sealed = vm.mine_block(filled).block
-            chain.persist_block(sealed)
+            # Chain.persist_block would re-read every new canonical block back from the
+            # store; validating and persisting directly keeps block sealing one pass.
+            chain.validate_block(sealed)
+            chain.chaindb.persist_block(sealed)
             self._use_resolution(resolved, db)
             db.commit()
             result.block = sealed
