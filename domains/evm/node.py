@@ -87,14 +87,19 @@ class DomainNode:
 
     # -- block production ---------------------------------------------------------------------
 
-    def produce_block(self, timestamp: int | None = None) -> BuiltBlock:
-        """Seal the next block from the pool's pending transactions, commit it, tell listeners."""
+    def produce_block(self, timestamp: int | None = None,
+                      transactions: list[SignedTransactionAPI] | None = None) -> BuiltBlock:
+        """Seal the next block, commit it, tell listeners.
+
+        The block carries `transactions` in the given order when a driver supplies them (the
+        consensus chain: the transactions of the bundles in a consensus block), otherwise
+        every pending transaction of the pool in block order."""
         with self._produce_lock:
             vm = self.chain.pending_vm(timestamp=timestamp or int(time.time()))
             header = vm.get_header()
             base_fee = getattr(header, "base_fee_per_gas", 0) or 0
             state = vm.state
-            selected = self.pool.select(base_fee, state.get_nonce)
+            selected = transactions if transactions is not None else self.pool.select(base_fee, state.get_nonce)
             built = self.chain.build_block(selected, timestamp=header.timestamp, coinbase=self.coinbase)
             for tx, reason in built.dropped:
                 log.info("dropped transaction %s: %s", tx.hash.hex(), reason)
