@@ -8,6 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tools/solc/node_modules/.installed
+JS_STAMP   := tests/js/node_modules/.installed
 
 .PHONY: dev test setup bench clean
 
@@ -24,10 +25,14 @@ $(NODE_STAMP): tools/solc/package.json tools/solc/package-lock.json
 	cd tools/solc && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 dev: setup
 	$(VENV)/bin/autonomys dev $(ARGS)
 
-test: setup
+test: setup $(JS_STAMP)
 	PATH="$(CURDIR)/tools/solc/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest $(ARGS)
 
 bench: setup
