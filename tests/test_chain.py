@@ -216,3 +216,44 @@ def test_bad_genesis_json_names_the_field(mutation, message):
     mutation(genesis)
     with pytest.raises(GenesisError, match=message):
         parse_genesis_json(genesis)
+
+
+# -- the execution-apis test chain (hive's, Frontier rules through Prague) -----------------------
+
+EXECUTION_APIS = __import__("pathlib").Path(__file__).parent / "data" / "execution-apis" / "tests"
+
+
+def test_unsupported_fork_is_named():
+    genesis = json.loads((EXECUTION_APIS / "genesis.json").read_text())
+    with pytest.raises(GenesisError, match="config.osakaTime"):
+        parse_genesis_json(genesis)
+
+
+def test_import_execution_apis_chain_through_prague(tmp_path):
+    """The execution-apis fixture chain (54 blocks, a fork every 3 blocks) up to its last Prague
+    block (47; Osaka starts at 48 and py-evm has no Osaka): every block re-executed, validated
+    and stored; the head hash is the file's block 47. Its pre-merge blocks carry fake PoW
+    seals, so the seal check is off (`--skip-seal-check`); everything else is validated."""
+    genesis = json.loads((EXECUTION_APIS / "genesis.json").read_text())
+    for key in ("osakaTime", "bpo1Time", "bpo2Time"):
+        del genesis["config"][key]
+    (tmp_path / "genesis.json").write_text(json.dumps(genesis))
+    from domains.evm.blockfile import iter_rlp_items
+    items = [raw for _, raw in iter_rlp_items((EXECUTION_APIS / "chain.rlp").read_bytes())]
+    (tmp_path / "chain.rlp").write_bytes(b"".join(items[:47]))
+    expected_head = rlp.decode(items[46])[0]
+    from eth_utils import keccak
+    out = subprocess.run([sys.executable, "-m", "domains.cli", "import", "--genesis", str(tmp_path / "genesis.json"),
+                          "--blocks", str(tmp_path / "chain.rlp"), "--base-path", str(tmp_path / "d"), "--skip-seal-check"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert f"head #47 0x{keccak(rlp.encode(expected_head)).hex()}" in out.stdout
+    chain = DomainChain.open(tmp_path / "d")
+    assert [chain.fork_of(n) for n in (0, 3, 24, 27, 36, 39, 42, 45, 47)] == [
+        "homestead", "tangerine_whistle", "berlin", "london", "paris", "shanghai", "cancun", "prague", "prague"]
+    chain.close()
+    # with the seal check on, the fake seals are caught
+    out = subprocess.run([sys.executable, "-m", "domains.cli", "import", "--genesis", str(tmp_path / "genesis.json"),
+                          "--blocks", str(tmp_path / "chain.rlp"), "--base-path", str(tmp_path / "e")],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "block 0 at byte 0" in out.stderr

@@ -77,6 +77,8 @@ FORKS: tuple[tuple[str, str, type[VirtualMachineAPI]], ...] = (
     ("prague", "pragueTime", PragueVM),
 )
 FORK_NAMES = tuple(name for name, _, _ in FORKS)
+#: `config` keys that schedule forks we know, or that geth accepts and we don't need.
+KNOWN_FORK_KEYS = frozenset(key for _, key, _ in FORKS if key) | {"eip155Block", "daoForkBlock", "eip150Hash"}
 _VM_BY_NAME = {name: vm for name, _, vm in FORKS}
 TIME_FORKS = frozenset({"shanghai", "cancun", "prague"})
 
@@ -235,6 +237,9 @@ def parse_genesis_json(data: Any) -> Genesis:
                 value = _int(config.get("eip155Block"), "config.eip155Block")
             if value is not None:
                 blocks.append((name, value))
+    for key in config:
+        if key.endswith(("Block", "Time")) and key not in KNOWN_FORK_KEYS and config[key] is not None:
+            raise GenesisError(f"config.{key}: this fork is not supported (py-evm's newest is Prague)")
     ttd = _int(config.get("terminalTotalDifficulty"), "config.terminalTotalDifficulty")
     dao = _int(config.get("daoForkBlock"), "config.daoForkBlock") if config.get("daoForkSupport", True) else None
     # A fork scheduled at a block implies every earlier fork that the file leaves out.

@@ -1,0 +1,3 @@
+// requests the receipt for the zero tx hash
+>> {"jsonrpc":"2.0","id":1,"method":"eth_getTransactionReceipt","params":["0x0000000000000000000000000000000000000000000000000000000000000000"]}
+<< {"jsonrpc":"2.0","id":1,"result":null}
