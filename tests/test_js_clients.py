@@ -199,11 +199,16 @@ def test_revert_reason_is_surfaced(run, step):
         assert facts["errorName"] == "ContractFunctionExecutionError"
 
 
-@pytest.mark.parametrize(("step", "method"), [("revert_call", "eth_call"), ("revert_send", "eth_estimateGas")])
-def test_revert_is_not_retried(run, step, method):
-    """A revert must come back as JSON-RPC error code 3; viem retries -32603 (internal error)."""
+@pytest.mark.parametrize(("step", "methods"), [("revert_call", ("eth_call",)),
+                                               ("revert_send", ("eth_estimateGas", "eth_fillTransaction"))])
+def test_revert_is_not_retried(run, step, methods):
+    """A revert must come back as JSON-RPC error code 3; viem retries -32603 (internal error).
+
+    Sending a reverting transaction fails at whichever method the client fills it with:
+    ethers estimates gas; viem 2.57 asks eth_fillTransaction first, which the node serves."""
     requests = run.step(step)["requests"]
-    assert requests.get(method) == 1, f"{run.client.name} sent {method} {requests.get(method)} times: {requests}"
+    sent = sum(requests.get(m, 0) for m in methods)
+    assert sent == 1, f"{run.client.name} sent {methods} {sent} times in all: {requests}"
 
 
 def test_sender_paid_for_everything(run, dev_node):

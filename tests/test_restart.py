@@ -1,0 +1,109 @@
+"""Stop a node (kill -9 and Ctrl-C), start it again, and find everything as it was."""
+
+from __future__ import annotations
+
+import time
+
+from eth_account import Account
+
+from tests.conftest import NodeProcess, rpc
+
+
+def result(url, method, *params):
+    body = rpc(url, method, list(params))
+    assert "error" not in body, body
+    return body["result"]
+
+
+def send_transfers(url, key, recipient, count, chain_id):
+    sender = Account.from_key(key).address
+    nonce = int(result(url, "eth_getTransactionCount", sender, "pending"), 16)
+    gas_price = int(result(url, "eth_gasPrice"), 16)
+    hashes = []
+    for i in range(count):
+        signed = Account.sign_transaction({"chainId": chain_id, "nonce": nonce + i, "to": recipient, "value": 1000 + i,
+                                           "gas": 21000, "gasPrice": gas_price}, key)
+        hashes.append(result(url, "eth_sendRawTransaction", "0x" + signed.raw_transaction.hex()))
+    return hashes
+
+
+def wait_receipts(url, hashes, timeout=60):
+    deadline = time.monotonic() + timeout
+    receipts = {}
+    while len(receipts) < len(hashes) and time.monotonic() < deadline:
+        for h in hashes:
+            if h not in receipts:
+                r = result(url, "eth_getTransactionReceipt", h)
+                if r is not None:
+                    receipts[h] = r
+        time.sleep(0.1)
+    assert len(receipts) == len(hashes), f"only {len(receipts)}/{len(hashes)} receipts"
+    return receipts
+
+
+def snapshot(url, hashes, accounts):
+    """Everything a client can see about the chain, for comparing before and after."""
+    head = int(result(url, "eth_blockNumber"), 16)
+    return {
+        "head": head,
+        "blocks": [result(url, "eth_getBlockByNumber", hex(n), True) for n in range(head + 1)],
+        "receipts": {h: result(url, "eth_getTransactionReceipt", h) for h in hashes},
+        "balances": {a: result(url, "eth_getBalance", a, "latest") for a in accounts},
+        "logs": result(url, "eth_getLogs", {"fromBlock": "0x0", "toBlock": hex(head)}),
+    }
+
+
+def test_kill_9_and_ctrl_c_keep_every_block_receipt_and_balance(tmp_path):
+    node = NodeProcess(base_path=tmp_path / "node", block_time=0.2).start()
+    key = "0x" + "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # dev account 1
+    chain_id = int(result(node.url, "eth_chainId"), 16)
+    recipient = Account.create().address
+    accounts = [Account.from_key(key).address, recipient]
+    try:
+        hashes = send_transfers(node.url, key, recipient, 20, chain_id)
+        wait_receipts(node.url, hashes)
+        before = snapshot(node.url, hashes, accounts)
+        assert before["head"] >= 1
+        node.kill()  # kill -9
+
+        node.start()
+        after = snapshot(node.url, hashes, accounts)
+        assert after == before
+
+        # and it keeps producing on top of what it had
+        more = send_transfers(node.url, key, recipient, 5, chain_id)
+        wait_receipts(node.url, more)
+        node.stop()  # Ctrl-C
+        assert node.proc.returncode is not None
+
+        node.start()
+        final = snapshot(node.url, hashes + more, accounts)
+        assert final["head"] > before["head"]
+        assert final["blocks"][: before["head"] + 1] == before["blocks"]
+        assert int(final["balances"][recipient], 16) == sum(1000 + i for i in range(20)) + sum(1000 + i for i in range(5))
+    finally:
+        node.kill()
+
+
+def test_kill_9_during_load_loses_no_reported_block(tmp_path):
+    """Kill the node while blocks are being sealed: every receipt a client saw survives."""
+    node = NodeProcess(base_path=tmp_path / "node", block_time=0.05).start()
+    key = "0x" + "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # dev account 2
+    chain_id = int(result(node.url, "eth_chainId"), 16)
+    recipient = Account.create().address
+    try:
+        hashes = send_transfers(node.url, key, recipient, 60, chain_id)
+        seen = {}
+        deadline = time.monotonic() + 30
+        while len(seen) < 10 and time.monotonic() < deadline:
+            for h in hashes:
+                r = result(node.url, "eth_getTransactionReceipt", h)
+                if r is not None:
+                    seen[h] = r
+        node.kill()
+        assert seen, "no receipt seen before the kill"
+        node.start()
+        for h, receipt in seen.items():
+            assert result(node.url, "eth_getTransactionReceipt", h) == receipt
+    finally:
+        node.kill()
