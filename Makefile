@@ -7,18 +7,25 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+UV     := .tools/bin/uv
 NODE_STAMP := tools/solc/node_modules/.installed
 JS_STAMP   := tests/js/node_modules/.installed
 
 .PHONY: dev test setup bench clean
 
 setup: $(STAMP) $(NODE_STAMP)
+	@$(PY) tools/solc/install_for_solcx.py --quiet
 
-$(STAMP): requirements.lock pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check uv==0.13.9
-	$(VENV)/bin/uv pip sync -q --python $(PY) requirements.lock
-	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+# uv (the installer) lives in its own small venv, so syncing the project's venv to the
+# lock never removes the tool doing the syncing.
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install -q --disable-pip-version-check uv==0.13.9
+
+$(STAMP): $(UV) requirements.lock pyproject.toml
+	@test -x $(PY) || $(UV) venv -q --python $(PYTHON) $(VENV)
+	$(UV) pip sync -q --python $(PY) requirements.lock
+	$(UV) pip install -q --python $(PY) --no-deps -e .
 	@touch $@
 
 $(NODE_STAMP): tools/solc/package.json tools/solc/package-lock.json
@@ -39,4 +46,4 @@ bench: setup
 	PATH="$(CURDIR)/tools/solc/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) tools/solc/node_modules
+	rm -rf $(VENV) .tools tools/solc/node_modules tests/js/node_modules

@@ -17,7 +17,7 @@ def solidity(source: str, name: str) -> tuple[list, str]:
 
     out = solcx.compile_standard(
         {"language": "Solidity", "sources": {"C.sol": {"content": source}},
-         "settings": {"outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}}},
+         "settings": {"evmVersion": "prague", "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}}},
         solc_binary=str(SOLC))
     contract = out["contracts"]["C.sol"][name]
     return contract["abi"], "0x" + contract["evm"]["bytecode"]["object"]
