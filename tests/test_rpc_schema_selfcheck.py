@@ -294,3 +294,11 @@ def test_vendored_speconly_markers_are_parsed():
     assert FIXTURES_BY_NAME["eth_capabilities/get-capabilities"].speconly
     assert not FIXTURES_BY_NAME["eth_blockNumber/simple-test"].speconly
     assert len(FIXTURES_BY_NAME["eth_estimateGas/estimate-with-eip7702"].exchanges) == 2
+
+
+def test_empty_filter_results_are_valid_despite_the_oneof():
+    """`FilterResults` is a oneOf of two array schemas: `[]` matches both, and is valid."""
+    for method in ("eth_getLogs", "eth_getFilterChanges", "eth_getFilterLogs"):
+        validate_result(method, [])
+    with pytest.raises(AssertionError):
+        validate_result("eth_getLogs", [{"address": "not an address"}])

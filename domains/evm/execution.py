@@ -519,9 +519,10 @@ def decode_revert_reason(data: bytes) -> str | None:
     selector, payload = bytes(data[:4]), bytes(data[4:])
     try:
         if selector == _ERROR_SELECTOR:
-            return decode(["string"], payload)[0]
+            # not strict: geth reads reasons whose string is not padded to 32 bytes
+            return decode(["string"], payload, strict=False)[0]
         if selector == _PANIC_SELECTOR:
-            code = decode(["uint256"], payload)[0]
+            code = decode(["uint256"], payload, strict=False)[0]
             return PANIC_REASONS.get(code, f"unknown panic code: {code:#x}")
     except (DecodingError, UnicodeDecodeError, ValueError, OverflowError):
         return None

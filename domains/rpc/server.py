@@ -1,0 +1,250 @@
+"""The JSON-RPC transport: HTTP POST and WebSocket on one port (FastAPI + uvicorn).
+
+HTTP (`POST /`):
+- one request object or a batch array per body; the answer is always HTTP 200 with the
+  JSON-RPC response(s) (wallets map HTTP 4xx/5xx to their own errors), or an empty 200 body
+  when every request was a notification;
+- bodies over `max_body_bytes` are refused with -32600 (checked against Content-Length, and
+  while streaming for chunked bodies); unparsable JSON is -32700;
+- CORS for browsers and extensions: preflight `OPTIONS` answered, `content-type` allowed,
+  origins from `cors_origins` (default `*`).
+
+WebSocket (`/` upgrade, and `/ws`): the same methods, plus eth_subscribe / eth_unsubscribe.
+Requests on one connection are answered in order; subscription notifications are pushed
+between them. Messages over `max_body_bytes` get -32600 (and over four times that, the
+connection is closed with 1009 "message too big").
+
+Method handlers are blocking (py-evm), so every request runs on a worker thread pool and the
+event loop only moves bytes. Notifications come from the block producer's thread and reach
+the loop through `call_soon_threadsafe`. Nothing a request does can crash the server: errors
+become JSON-RPC error objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, Callable
+
+import uvicorn
+from fastapi import FastAPI, Request, Response, WebSocket
+from starlette.middleware.cors import CORSMiddleware
+from starlette.websockets import WebSocketDisconnect
+
+from domains.evm.node import DomainNode
+from domains.rpc.context import DEFAULT_MAX_BODY_BYTES, Gateway, GatewayConfig
+from domains.rpc.dispatch import error_response
+from domains.rpc.errors import InternalError, InvalidRequest, ParseError, RpcError
+
+log = logging.getLogger("autonomys.rpc")
+
+#: Notifications a WebSocket client may fall behind by before it is disconnected.
+MAX_QUEUED_NOTIFICATIONS = 10_000
+#: Worker threads running method handlers.
+DEFAULT_WORKERS = 16
+WS_CLOSE_TOO_SLOW = 1008
+WS_CLOSE_POLICY = 1008
+
+
+def build_app(node: DomainNode, *, dev_signer: bool = False, cors_origins=("*",),
+              max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_batch: int = 1000,
+              filter_timeout: float = 300.0, logs_block_range_limit: int = 10_000,
+              logs_result_limit: int = 10_000, workers: int = DEFAULT_WORKERS,
+              clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """The gateway app for `node` (see the module docstring).
+
+    `dev_signer` enables eth_sendTransaction / eth_sign / eth_signTransaction and
+    eth_accounts with `node.dev_keys`; `clock` times filter expiry (injectable for tests)."""
+    config = GatewayConfig(dev_signer=dev_signer, cors_origins=tuple(cors_origins),
+                           max_body_bytes=max_body_bytes, max_batch=max_batch,
+                           filter_timeout=filter_timeout, logs_block_range_limit=logs_block_range_limit,
+                           logs_result_limit=logs_result_limit)
+    gateway = Gateway(node, config, clock=clock)
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        gateway.close()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="Autonomys domain JSON-RPC", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.gateway = gateway
+    app.state.executor = executor
+    app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+                       allow_methods=["POST", "GET", "OPTIONS"], allow_headers=["*"], max_age=600)
+
+    async def run(payload: Any, connection: Any = None) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, gateway.handle, payload, connection)
+        except Exception as exc:  # the dispatcher answers handler errors; this is a last resort
+            log.exception("request dispatch failed")
+            return error_response(None, InternalError(f"internal error: {type(exc).__name__}: {exc}"))
+
+    @app.post("/")
+    async def http_rpc(request: Request) -> Response:
+        try:
+            payload = decode_json(await read_body(request, config.max_body_bytes))
+        except RpcError as exc:
+            return json_response(error_response(None, exc))
+        return json_response(await run(payload))
+
+    @app.websocket("/")
+    async def ws_root(websocket: WebSocket) -> None:
+        await serve_websocket(websocket, gateway, run)
+
+    @app.websocket("/ws")
+    async def ws_path(websocket: WebSocket) -> None:
+        await serve_websocket(websocket, gateway, run)
+
+    return app
+
+
+def ws_frame_limit(max_body_bytes: int) -> int:
+    """The WebSocket message size uvicorn accepts: well above `max_body_bytes`, so that a
+    message over the limit gets a -32600 answer; beyond this the connection closes (1009)."""
+    return 4 * max_body_bytes + 1024
+
+
+def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8545, *, log_level: str = "warning") -> None:
+    """Run `app` with uvicorn until interrupted (loopback by default)."""
+    gateway: Gateway = app.state.gateway
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
+                            ws_max_size=ws_frame_limit(gateway.config.max_body_bytes), lifespan="on")
+    uvicorn.Server(config).run()
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than `limit` bytes (-32600) without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise InvalidRequest(f"request body too large: {int(declared)} bytes, the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InvalidRequest(f"request body too large: over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_json(body: bytes | str) -> Any:
+    """The decoded JSON, or -32700 saying why not."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise ParseError(f"parse error: {exc}") from None
+
+
+def encode_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def json_response(value: Any) -> Response:
+    if value is None:
+        return Response(status_code=200, content=b"", media_type="application/json")
+    return Response(status_code=200, content=encode_json(value), media_type="application/json")
+
+
+# -- WebSocket -----------------------------------------------------------------------------------
+
+class WebSocketConnection:
+    """One WebSocket client: an ordered outgoing queue fed by responses (on the event loop)
+    and by notifications (from any thread, via `notify`)."""
+
+    def __init__(self, websocket: WebSocket, loop: asyncio.AbstractEventLoop) -> None:
+        self.websocket = websocket
+        self.loop = loop
+        self.outgoing: asyncio.Queue = asyncio.Queue()
+        self.closed = False
+        self._started: list[Any] = []
+
+    # Subscriptions register here when created; `activate_started` switches them on once the
+    # eth_subscribe response is queued (see `domains.rpc.subscriptions`).
+    def subscription_started(self, subscription: Any) -> None:
+        self._started.append(subscription)
+
+    def activate_started(self) -> None:
+        for subscription in self._started:
+            subscription.active = True
+        self._started.clear()
+
+    def notify(self, message: dict[str, Any]) -> None:
+        """Queue a notification; safe to call from any thread."""
+        if self.closed:
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._queue_notification, message)
+        except RuntimeError:  # the event loop has shut down under a late notification
+            self.closed = True
+
+    def _queue_notification(self, message: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        if self.outgoing.qsize() >= MAX_QUEUED_NOTIFICATIONS:
+            log.warning("WebSocket client too slow (%d messages queued): disconnecting", self.outgoing.qsize())
+            self.closed = True
+            asyncio.ensure_future(self.websocket.close(code=WS_CLOSE_TOO_SLOW, reason="too slow"))
+            return
+        self.outgoing.put_nowait(message)
+
+    def send(self, message: Any) -> None:
+        """Queue a response (on the event loop)."""
+        self.outgoing.put_nowait(message)
+
+    async def pump(self) -> None:
+        """Send queued messages in order until the connection ends."""
+        while True:
+            message = await self.outgoing.get()
+            await self.websocket.send_text(encode_json(message))
+
+
+def origin_allowed(websocket: WebSocket, origins: tuple[str, ...]) -> bool:
+    origin = websocket.headers.get("origin")
+    return "*" in origins or origin is None or origin in origins
+
+
+async def serve_websocket(websocket: WebSocket, gateway: Gateway, run) -> None:
+    """Serve one WebSocket connection until the client leaves."""
+    if not origin_allowed(websocket, gateway.config.cors_origins):
+        await websocket.close(code=WS_CLOSE_POLICY, reason="origin not allowed")
+        return
+    await websocket.accept()
+    connection = WebSocketConnection(websocket, asyncio.get_running_loop())
+    pump = asyncio.create_task(connection.pump())
+    limit = gateway.config.max_body_bytes
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+            if len(text) > limit:
+                connection.send(error_response(None, InvalidRequest(
+                    f"message too large: {len(text)} bytes, the limit is {limit}")))
+                continue
+            try:
+                payload = decode_json(text)
+            except RpcError as exc:
+                connection.send(error_response(None, exc))
+                continue
+            result = await run(payload, connection)
+            if result is not None:
+                connection.send(result)
+            connection.activate_started()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        connection.closed = True
+        gateway.subscriptions.drop_connection(connection)
+        pump.cancel()
