@@ -101,6 +101,8 @@ from eth.vm.gas_meter import GasMeter
 from eth.vm.logic.invalid import InvalidOpcode
 from eth_utils import ValidationError, to_checksum_address
 
+from domains.evm.revert import decode_revert_reason
+
 __all__ = [
     "CallTracer",
     "StructLogger",
@@ -619,41 +621,6 @@ class CallTracer(Tracer):
         if frame.value is not None:
             out["value"] = hex(frame.value)
         return out
-
-
-# Solidity's panic codes, with geth's descriptions (accounts/abi: panicReasons).
-_PANIC_REASONS = {
-    0x00: "generic panic",
-    0x01: "assert(false)",
-    0x11: "arithmetic underflow or overflow",
-    0x12: "division or modulo by zero",
-    0x21: "enum overflow",
-    0x22: "invalid encoded storage byte array accessed",
-    0x31: "out-of-bounds array access; popping on an empty array",
-    0x32: "out-of-bounds access of an array or bytesN",
-    0x41: "out of memory",
-    0x51: "uninitialized function",
-}
-_ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
-_PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
-
-
-def decode_revert_reason(output: bytes) -> Optional[str]:
-    """The reason in revert data, as geth's `abi.UnpackRevert` decodes it: the message of
-    `Error(string)`, or the description of a `Panic(uint256)` code; None for anything else."""
-    from eth_abi import decode
-    from eth_abi.exceptions import DecodingError
-
-    selector, payload = output[:4], output[4:]
-    try:
-        if selector == _ERROR_SELECTOR:
-            return decode(["string"], payload)[0]
-        if selector == _PANIC_SELECTOR:
-            code = decode(["uint256"], payload)[0]
-            return _PANIC_REASONS.get(code, f"unknown panic code: {code:#x}")
-    except (DecodingError, UnicodeDecodeError, ValueError):
-        return None
-    return None
 
 
 # ------------------------------------------------------------------------------------------
