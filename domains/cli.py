@@ -183,7 +183,7 @@ def cmd_rpc(args: argparse.Namespace) -> int:
 
     path = _domain_path(args.base_path)
     chain = DomainChain.open(path)
-    node = DomainNode(chain)
+    node = DomainNode(chain, produces_blocks=False)
     head = chain.head()
     print(f"serving {path} (chain id {chain.chain_id}, head #{head.block_number}) without producing blocks", flush=True)
     try:

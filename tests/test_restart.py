@@ -107,3 +107,45 @@ def test_kill_9_during_load_loses_no_reported_block(tmp_path):
             assert result(node.url, "eth_getTransactionReceipt", h) == receipt
     finally:
         node.kill()
+
+
+def test_rpc_command_serves_a_data_directory_without_producing_blocks(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, free_port
+
+    node = NodeProcess(base_path=tmp_path / "node", block_time=0.2).start()
+    key = "0x" + "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # dev account 3
+    chain_id = int(result(node.url, "eth_chainId"), 16)
+    hashes = send_transfers(node.url, key, Account.create().address, 3, chain_id)
+    receipts = wait_receipts(node.url, hashes)
+    head = result(node.url, "eth_getBlockByNumber", "latest", False)
+    node.stop()
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "domains.cli", "rpc", "--base-path", str(tmp_path / "node"),
+                             "--rpc-port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                result(url, "eth_chainId")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "rpc command did not start"
+                time.sleep(0.1)
+        assert result(url, "eth_getBlockByNumber", "latest", False) == head
+        for h, receipt in receipts.items():
+            assert result(url, "eth_getTransactionReceipt", h) == receipt
+        # no dev signer, and transactions are refused, not held forever
+        assert result(url, "eth_accounts") == []
+        signed = Account.sign_transaction({"chainId": chain_id, "nonce": 3, "to": Account.create().address,
+                                           "value": 1, "gas": 21000, "gasPrice": 10**10}, key)
+        refused = rpc(url, "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()])
+        assert refused["error"]["code"] == -32000 and "without producing blocks" in refused["error"]["message"]
+        assert result(url, "eth_getBlockByNumber", "latest", False) == head
+    finally:
+        proc.kill()
+        proc.wait()

@@ -123,3 +123,26 @@ def test_pool_is_bounded_and_evicts_the_cheapest(tmp_path):
     assert len(node.pool) == 3 and node.pool.get(rich) is not None
     assert all(entry.sender != address(1) for entry in node.pool.all())
     chain.close()
+
+
+def test_every_transaction_type_is_admitted_and_sealed(node):
+    """Legacy (EIP-155), EIP-2930, EIP-1559 and EIP-7702 transactions all land in a block;
+    the 7702 one delegates its authority's code."""
+    sender = ACCOUNTS[3]
+    authority = ACCOUNTS[5]
+    delegate = "0x" + "42" * 20
+    legacy = {"chainId": node.chain_id, "nonce": 0, "to": ACCOUNTS[9][0], "value": 1, "gas": 21000, "gasPrice": 10**10}
+    access_list = {**legacy, "nonce": 1, "type": 1, "accessList": [{"address": ACCOUNTS[9][0], "storageKeys": []}],
+                   "gas": 30000}
+    dynamic = {"chainId": node.chain_id, "nonce": 2, "to": ACCOUNTS[9][0], "value": 1, "gas": 21000,
+               "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "type": 2}
+    auth = Account.sign_authorization({"chainId": node.chain_id, "address": delegate, "nonce": 0}, authority[1])
+    set_code = {**dynamic, "nonce": 3, "type": 4, "gas": 100_000, "to": sender[0], "authorizationList": [auth]}
+    hashes = [node.submit_raw_transaction(bytes(Account.sign_transaction(tx, sender[1]).raw_transaction))
+              for tx in (legacy, access_list, dynamic, set_code)]
+    built = node.produce_block()
+    assert [tx.hash for tx in built.block.transactions] == hashes
+    assert [tx.type_id for tx in built.block.transactions] == [None, 1, 2, 4]
+    assert all(receipt.state_root == b"\x01" for receipt in built.receipts)
+    code = node.chain.state_at(built.block.header).get_code(address(5))
+    assert code == bytes.fromhex("ef0100" + "42" * 20)

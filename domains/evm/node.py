@@ -23,7 +23,7 @@ from eth import constants
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 
 from domains.evm.chain import BuiltBlock, DomainChain
-from domains.evm.txpool import PoolTx, PoolView, TxPool
+from domains.evm.txpool import PoolTx, PoolView, TxPool, TxRejected
 
 log = logging.getLogger("autonomys.domain")
 
@@ -40,8 +40,12 @@ class DomainNode:
     """See the module docstring."""
 
     def __init__(self, chain: DomainChain, *, coinbase: bytes = constants.ZERO_ADDRESS,
-                 pool: TxPool | None = None, dev_keys: dict[bytes, bytes] | None = None) -> None:
+                 pool: TxPool | None = None, dev_keys: dict[bytes, bytes] | None = None,
+                 produces_blocks: bool = True) -> None:
         self.chain = chain
+        #: False for a node that only serves a data directory (`autonomys rpc`): it refuses
+        #: transactions rather than hold them forever.
+        self.produces_blocks = produces_blocks
         self.chain_id = chain.chain_id
         self.coinbase = coinbase
         self.pool = pool or TxPool(self.pool_view)
@@ -78,6 +82,9 @@ class DomainNode:
 
     def submit_raw_transaction(self, raw: bytes) -> bytes:
         """Admit a raw signed transaction to the pool (raises `TxRejected`)."""
+        if not self.produces_blocks:
+            raise TxRejected("this node serves a data directory without producing blocks (autonomys rpc); "
+                             "send transactions to a node that produces blocks")
         return self.pool.add_raw(raw)
 
     def next_nonce(self, address: bytes) -> int:
