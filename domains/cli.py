@@ -111,7 +111,9 @@ def _rpc_args(p: argparse.ArgumentParser) -> None:
 # -- dev -------------------------------------------------------------------------------------
 
 def cmd_dev(args: argparse.Namespace) -> int:
+    from chain.store import KVStore
     from domains.evm.node import DomainNode, TimerDriver
+    from domains.evm.txpool import PoolJournal
 
     if args.chain_id in LIVE_CHAIN_IDS:
         print(f"error: chain id {args.chain_id} belongs to a live Autonomys network; pick another for a dev network",
@@ -132,7 +134,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     try:
         chain = DomainChain.open_or_create(domain_path, genesis)
         keys = {} if args.no_dev_signer else {to_canonical_address(a): k for a, k in dev_accounts()}
-        node = DomainNode(chain, dev_keys=keys)
+        journal_store = KVStore(domain_path / "pool", durable=False)
+        node = DomainNode(chain, dev_keys=keys, journal=PoolJournal(journal_store))
+        kept, stale = node.pool.restore()
+        if kept or stale:
+            log.info("transaction pool: %d waiting transactions restored, %d no longer valid", kept, stale)
         driver = TimerDriver(node, block_time=args.block_time, empty_blocks=args.empty_blocks)
         _print_banner(args, base, chain, keys)
         driver.start()
@@ -140,6 +146,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             _serve(node, args, dev_signer=bool(keys))
         finally:
             driver.stop()
+            journal_store.close()
             chain.close()
     finally:
         if tmp_dir is not None:

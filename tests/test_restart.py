@@ -149,3 +149,21 @@ def test_rpc_command_serves_a_data_directory_without_producing_blocks(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_waiting_transactions_survive_kill_9(tmp_path):
+    """Transactions admitted but not yet sealed are journaled: a kill -9 before the block
+    comes does not lose them; the restarted node seals them."""
+    node = NodeProcess(base_path=tmp_path / "node", block_time=3600).start()  # never seals in time
+    key = "0x" + "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  # dev account 4
+    chain_id = int(result(node.url, "eth_chainId"), 16)
+    try:
+        hashes = send_transfers(node.url, key, Account.create().address, 5, chain_id)
+        assert int(result(node.url, "txpool_status")["pending"], 16) == 5
+        node.kill()
+        node.block_time = 0.2
+        node.start()
+        receipts = wait_receipts(node.url, hashes)
+        assert all(r["status"] == "0x1" for r in receipts.values())
+    finally:
+        node.kill()

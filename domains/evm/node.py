@@ -23,7 +23,7 @@ from eth import constants
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 
 from domains.evm.chain import BuiltBlock, DomainChain
-from domains.evm.txpool import PoolTx, PoolView, TxPool, TxRejected
+from domains.evm.txpool import PoolJournal, PoolTx, PoolView, TxPool, TxRejected
 
 log = logging.getLogger("autonomys.domain")
 
@@ -41,14 +41,14 @@ class DomainNode:
 
     def __init__(self, chain: DomainChain, *, coinbase: bytes = constants.ZERO_ADDRESS,
                  pool: TxPool | None = None, dev_keys: dict[bytes, bytes] | None = None,
-                 produces_blocks: bool = True) -> None:
+                 produces_blocks: bool = True, journal: PoolJournal | None = None) -> None:
         self.chain = chain
         #: False for a node that only serves a data directory (`autonomys rpc`): it refuses
         #: transactions rather than hold them forever.
         self.produces_blocks = produces_blocks
         self.chain_id = chain.chain_id
         self.coinbase = coinbase
-        self.pool = pool or TxPool(self.pool_view)
+        self.pool = pool or TxPool(self.pool_view, journal=journal)
         #: address -> private key of accounts the dev signer may sign for (empty: signer off)
         self.dev_keys: dict[bytes, bytes] = dict(dev_keys or {})
         self._block_listeners: list[Callable[[NewBlock], None]] = []

@@ -100,8 +100,9 @@ class TxPool:
     """See the module docstring."""
 
     def __init__(self, view_factory: Callable[[], PoolView], *, max_size: int = DEFAULT_MAX_SIZE,
-                 max_per_sender: int = DEFAULT_MAX_PER_SENDER) -> None:
+                 max_per_sender: int = DEFAULT_MAX_PER_SENDER, journal: "PoolJournal | None" = None) -> None:
         self._view_factory = view_factory
+        self.journal = journal
         self.max_size = max_size
         self.max_per_sender = max_per_sender
         self._by_sender: dict[bytes, dict[int, PoolTx]] = {}
@@ -141,9 +142,12 @@ class TxPool:
                 if len(self._by_hash) >= self.max_size:
                     self._evict_cheapest_for(entry, view.base_fee)
             if old is not None:
-                del self._by_hash[old.hash]
+                self._remove(old)
+                slots = self._by_sender.setdefault(sender, {})
             slots[tx.nonce] = entry
             self._by_hash[tx.hash] = entry
+            if self.journal is not None:
+                self.journal.record(entry)
         for listener in list(self._listeners):
             listener(entry)
         return tx.hash
@@ -202,6 +206,23 @@ class TxPool:
         if not slots:
             self._by_sender.pop(entry.sender, None)
         self._by_hash.pop(entry.hash, None)
+        if self.journal is not None:
+            self.journal.forget(entry)
+
+    def restore(self) -> tuple[int, int]:
+        """Re-admit the journal's transactions after a restart: (kept, no longer valid)."""
+        if self.journal is None:
+            return 0, 0
+        kept = stale = 0
+        raws = self.journal.load()
+        self.journal.clear()
+        for raw in raws:
+            try:
+                self.add_raw(raw)
+                kept += 1
+            except TxRejected:
+                stale += 1  # included meanwhile, or no longer affordable
+        return kept, stale
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -234,6 +255,31 @@ class TxPool:
     def all(self) -> list[PoolTx]:
         with self._lock:
             return sorted(self._by_hash.values(), key=lambda p: p.arrival)
+
+
+class PoolJournal:
+    """The pool's transactions on disk, so that a restart finds them again.
+
+    Written without fsync: an entry survives the process dying (kill -9), not the machine
+    losing power. Sealed blocks are durable regardless; this only spares clients re-sending
+    transactions that were waiting when the node stopped."""
+
+    PREFIX = b"pool:"
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def record(self, entry: PoolTx) -> None:
+        self.store.put(self.PREFIX + entry.hash, entry.raw)
+
+    def forget(self, entry: PoolTx) -> None:
+        self.store.write_batch({self.PREFIX + entry.hash: None})
+
+    def load(self) -> list[bytes]:
+        return [raw for _, raw in self.store.iterate(self.PREFIX)]
+
+    def clear(self) -> None:
+        self.store.write_batch({key: None for key, _ in self.store.iterate(self.PREFIX)})
 
 
 # -- rules ---------------------------------------------------------------------------------------
