@@ -1,0 +1,275 @@
+"""`make bench`: the project's speed figures beside their anchors, measured in one run.
+
+Starts a fresh `autonomys dev` node and a fresh Hardhat 2 node (same chain id, same funded
+accounts, loopback, distinct ports), runs the benchmarks, stops every node it started (also
+on failure or Ctrl-C), and prints one table: our figure, the anchor's, the target, PASS/MISS.
+
+Benchmarks (names for `--only`):
+  transfers        2,000 signed transfers (10 senders x 200, consecutive nonces), first send to
+                   last receipt, tx/s; ours at each candidate --block-time, the best one kept.
+                   Target: >= 2x Hardhat.
+  eth_call         p50 / p90 latency of a view call, 500 sequential calls, one keep-alive
+                   client. Target: p50 <= Hardhat's.
+  block_number     eth_blockNumber requests/s, 3,000 sequential, one keep-alive client (no
+                   target; reported beside Hardhat's).
+  block_execution  DomainChain.build_block vs raw py-evm MiningChain.mine_all on the same
+                   transactions (benchmarks/block_execution.py). Target: >= 0.9x py-evm.
+
+Usage: python benchmarks/run.py [--quick] [--only NAME ...] [--json FILE] [--block-times 0,0.2,0.5,1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import block_execution  # noqa: E402
+import rpc_vs_hardhat as rpc  # noqa: E402
+
+NAMES = ("transfers", "eth_call", "block_number", "block_execution")
+TRANSFER_TARGET = 2.0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each benchmark does."""
+
+    per_sender: int
+    eth_calls: int
+    block_numbers: int
+    block_times: tuple[float, ...]
+
+
+FULL = Sizes(per_sender=200, eth_calls=500, block_numbers=3000, block_times=(0.0, 0.2, 0.5, 1.0))
+QUICK = Sizes(per_sender=20, eth_calls=100, block_numbers=300, block_times=(0.0, 0.5))
+
+
+@dataclass
+class Row:
+    """One line of the final table."""
+
+    name: str
+    unit: str
+    ours: float
+    anchor: float
+    anchor_name: str
+    target: str = ""
+    verdict: str = ""  # "PASS", "MISS" or "" (no target)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.anchor if self.anchor else float("nan")
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small counts (a smoke run, figures not meaningful)")
+    p.add_argument("--only", action="append", choices=NAMES, metavar="NAME",
+                   help=f"run only this benchmark (repeatable): {', '.join(NAMES)}")
+    p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    p.add_argument("--block-times", help="candidate --block-time values for our node, comma-separated "
+                   "(default 0,0.2,0.5,1; quick: 0,0.5); the best for transfers is used for the other "
+                   "benchmarks (the first one when transfers is not run)")
+    p.add_argument("--hardhat-logging", action="store_true",
+                   help="run Hardhat with its per-request console logging on (`hardhat node`'s default)")
+    return p
+
+
+def _block_times(text: str | None, default: tuple[float, ...], parser) -> tuple[float, ...]:
+    if text is None:
+        return default
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        parser.error(f"--block-times: not a list of numbers: {text!r}")
+    if not values or any(v < 0 for v in values):
+        parser.error("--block-times: give one or more values >= 0")
+    return values
+
+
+def _on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    base = QUICK if args.quick else FULL
+    sizes = Sizes(base.per_sender, base.eth_calls, base.block_numbers,
+                  _block_times(args.block_times, base.block_times, parser))
+    selected = tuple(args.only) if args.only else NAMES
+    if args.hardhat_logging:
+        os.environ["HARDHAT_BENCH_LOGGING"] = "1"
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+
+    say(f"autonomys benchmarks{' (quick: small counts, figures not meaningful)' if args.quick else ''}")
+    say(f"  machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    load = os.getloadavg()[0]
+    say(f"  load average before the run: {load:.2f}"
+        + ("  (other work is running: figures will be noisy)" if load > 0.5 else ""))
+    report: dict = {"quick": args.quick, "cpu_count": os.cpu_count(), "python": platform.python_version(),
+                    "load_before": load}
+    rows: list[Row] = []
+    notes: list[str] = []
+    scratch = Path(tempfile.mkdtemp(prefix="autonomys-bench-"))
+    nodes = rpc.Nodes()
+    failed = False
+    try:
+        if "block_execution" in selected:
+            _run_block_execution(args.quick, rows, notes, report)
+        rpc_selected = [n for n in selected if n != "block_execution"]
+        if rpc_selected:
+            _run_rpc(rpc_selected, sizes, scratch, nodes, rows, notes, report)
+    except (rpc.BenchmarkError, block_execution.BenchmarkError) as exc:
+        failed = True
+        say(f"\nerror: {exc}")
+        for node in nodes.started:  # what the nodes said last (Hardhat's only if it died)
+            if node.label.startswith("autonomys") or node.proc.poll() is not None:
+                say(f"--- last lines of {node.label}'s log ---\n{node.log_tail(2000)}")
+    finally:
+        nodes.stop_all()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    report["load_after"] = os.getloadavg()[0]
+    notes.append(f"load average before / after: {report['load_before']:.2f} / {report['load_after']:.2f} "
+                 f"(the benchmark itself adds load; before-load above ~0.5 means other work shared the cores)")
+    if rows:
+        say("\n" + table(rows))
+    if notes:
+        say("\nNotes:")
+        for note in notes:
+            say(f"  - {note}")
+    report["rows"] = [asdict(r) | {"ratio": r.ratio} for r in rows]
+    report["notes"] = notes
+    report["failed"] = failed
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+        say(f"\nresults written to {args.json}")
+    return 1 if failed else 0
+
+
+# -- block execution ---------------------------------------------------------------------------
+
+def _run_block_execution(quick: bool, rows: list[Row], notes: list[str], report: dict) -> None:
+    say("\n[block execution] DomainChain.build_block vs py-evm MiningChain.mine_all ...")
+    results = block_execution.run(quick=quick)
+    say(block_execution.table(results))
+    report["block_execution"] = [asdict(r) | {"passed": r.passed} for r in results]
+    for r in results:
+        rows.append(Row(f"block execution, {r.workload} ({r.transactions} txs)", "tx/s", r.ours_tx_per_s,
+                        r.raw_tx_per_s, "py-evm raw", f">= {r.target:g}x", "PASS" if r.passed else "MISS"))
+    bad = [r.workload for r in results if not r.roots_match]
+    if bad:
+        raise block_execution.BenchmarkError(f"state roots differ from raw py-evm's for: {', '.join(bad)}")
+    notes.append("block execution: state, transaction and receipt roots equal to raw py-evm's for every workload "
+                 "(ours includes the durable LMDB commit; py-evm's runs on an in-memory AtomicDB)")
+
+
+# -- JSON-RPC --------------------------------------------------------------------------------
+
+def _run_rpc(selected, sizes: Sizes, scratch: Path, nodes: rpc.Nodes, rows: list[Row], notes: list[str],
+             report: dict) -> None:
+    say("\n[json-rpc] installing / starting Hardhat (benchmarks/hardhat) ...")
+    hardhat = nodes.add(rpc.start_hardhat(scratch))
+    hh_name = hardhat.label + (" (logging on)" if os.environ.get("HARDHAT_BENCH_LOGGING") == "1" else "")
+    say(f"  {hh_name} at {hardhat.url}")
+    report["hardhat"] = hh_name
+    block_time = sizes.block_times[0]
+
+    if "transfers" in selected:
+        n = sizes.per_sender * 10
+        say(f"[transfers] signing {n} transfers (10 senders x {sizes.per_sender}, plus 10 warm-up) ...")
+        signed = rpc.presign_transfers(sizes.per_sender)
+        hh = rpc.bench_transfers(hardhat.url, signed)
+        say(f"  {hh_name}: {hh.tx_per_s:,.0f} tx/s ({hh.seconds:.2f} s, {hh.blocks} blocks)")
+        trials = {}
+        for bt in sizes.block_times:
+            node = nodes.add(rpc.start_dev_node(bt, scratch))
+            trials[bt] = rpc.bench_transfers(node.url, signed)
+            node.stop()  # on an error it stays in `nodes`: its log is shown, then it is stopped
+            nodes.started.remove(node)
+            t = trials[bt]
+            say(f"  autonomys dev --block-time {bt:g}: {t.tx_per_s:,.0f} tx/s ({t.seconds:.2f} s, "
+                f"sends done after {t.send_seconds:.2f} s, {t.blocks} blocks)")
+        block_time = max(trials, key=lambda b: trials[b].tx_per_s)
+        best = trials[block_time]
+        ratio = best.tx_per_s / hh.tx_per_s
+        rows.append(Row(f"transfers, {n:,} signed, send to last receipt (--block-time {block_time:g})", "tx/s",
+                        best.tx_per_s, hh.tx_per_s, "Hardhat", f">= {TRANSFER_TARGET:g}x",
+                        "PASS" if ratio >= TRANSFER_TARGET else "MISS"))
+        report["transfers"] = {"hardhat": asdict(hh), "ours": {f"{b:g}": asdict(t) for b, t in trials.items()},
+                               "chosen_block_time": block_time}
+        notes.append("transfers, ours by --block-time: " + ", ".join(
+            f"{b:g} s -> {t.tx_per_s:,.0f} tx/s ({t.blocks} blocks)" for b, t in trials.items())
+            + f"; chosen: {block_time:g}")
+        notes.append(f"transfers: all {n:,} receipts have status 1 on both nodes (checked after timing); "
+                     f"client CPU {best.client_cpu_us_per_request:.0f} us/request on ours, "
+                     f"{hh.client_cpu_us_per_request:.0f} on Hardhat ({hh.client_cpu_seconds / hh.seconds:.0%} of one "
+                     f"core over Hardhat's run); {best.connections} and {hh.connections} TCP connections")
+
+    if "eth_call" in selected or "block_number" in selected:
+        ceiling = rpc.client_ceiling(sizes.block_numbers, scratch)
+        report["client_ceiling"] = asdict(ceiling)
+        say(f"[client] against a null server: {ceiling.per_second:,.0f} req/s sequential, p50 {ceiling.p50_ms:.3f} ms")
+        notes.append(f"client ceiling: the same client against a do-nothing server (canned answer, asyncio) does "
+                     f"{ceiling.per_second:,.0f} sequential req/s (p50 {ceiling.p50_ms:.3f} ms, client CPU "
+                     f"{ceiling.client_cpu_us_per_request:.0f} us/request): the client is not what limits the figures")
+        ours_node = nodes.add(rpc.start_dev_node(block_time, scratch))
+        say(f"  autonomys dev --block-time {block_time:g} at {ours_node.url}")
+        if "eth_call" in selected:
+            bytecode = rpc.call_target_bytecode()
+            hh_contract = rpc.deploy_call_target(hardhat.url, bytecode)
+            ours_contract = rpc.deploy_call_target(ours_node.url, bytecode)
+            hh = rpc.bench_eth_call(hardhat.url, hh_contract, sizes.eth_calls)
+            ours = rpc.bench_eth_call(ours_node.url, ours_contract, sizes.eth_calls)
+            say(f"[eth_call] p50 ours {ours.p50_ms:.2f} ms, Hardhat {hh.p50_ms:.2f} ms")
+            rows.append(Row(f"eth_call p50 ({sizes.eth_calls} sequential)", "ms", ours.p50_ms, hh.p50_ms,
+                            "Hardhat", "<= 1x", "PASS" if ours.p50_ms <= hh.p50_ms else "MISS"))
+            rows.append(Row(f"eth_call p90 ({sizes.eth_calls} sequential)", "ms", ours.p90_ms, hh.p90_ms, "Hardhat"))
+            report["eth_call"] = {"ours": asdict(ours), "hardhat": asdict(hh)}
+            notes.append(f"eth_call: every answer checked; client CPU {ours.client_cpu_us_per_request:.0f} us/call "
+                         f"(ours) and {hh.client_cpu_us_per_request:.0f} (Hardhat), inside the latencies above")
+        if "block_number" in selected:
+            hh = rpc.bench_block_number(hardhat.url, sizes.block_numbers)
+            ours = rpc.bench_block_number(ours_node.url, sizes.block_numbers)
+            say(f"[eth_blockNumber] ours {ours.per_second:,.0f} req/s, Hardhat {hh.per_second:,.0f} req/s")
+            rows.append(Row(f"eth_blockNumber ({sizes.block_numbers:,} sequential)", "req/s", ours.per_second,
+                            hh.per_second, "Hardhat"))
+            report["block_number"] = {"ours": asdict(ours), "hardhat": asdict(hh)}
+            notes.append(f"eth_blockNumber: client CPU {ours.client_cpu_us_per_request:.0f} us/request "
+                         f"(= {ours.client_cpu_us_per_request / (1e6 / ours.per_second):.0%} of ours' time per "
+                         f"request, {hh.client_cpu_us_per_request / (1e6 / hh.per_second):.0%} of Hardhat's); "
+                         f"p50 latency ours {ours.p50_ms:.2f} ms, Hardhat {hh.p50_ms:.2f} ms")
+
+
+def table(rows: list[Row]) -> str:
+    """The final table: benchmark, ours, anchor, ours/anchor, target, verdict."""
+    name_w = max(len(r.name) for r in rows)
+    head = f"{'benchmark':<{name_w}}  {'unit':<5} {'ours':>10} {'anchor':>10}  {'anchor is':<11} {'ours/anchor':>11}  {'target':<7} verdict"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        fmt = ",.2f" if r.unit == "ms" else ",.0f"
+        lines.append(f"{r.name:<{name_w}}  {r.unit:<5} {format(r.ours, fmt):>10} {format(r.anchor, fmt):>10}  "
+                     f"{r.anchor_name:<11} {r.ratio:>10.2f}x  {r.target:<7} {r.verdict}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
