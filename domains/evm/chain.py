@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -45,6 +46,8 @@ from domains.evm.db import BlockWriteDB, CommittedDB, ScratchDB
 from domains.evm.genesis import FORK_NAMES, ForkSchedule, Genesis
 
 META_KEY = b"autonomys:domain:meta"
+#: How many recent blocks (and their receipts) are kept decoded in memory.
+RECENT_BLOCKS = 128
 
 
 class DomainError(Exception):
@@ -110,6 +113,10 @@ class DomainChain:
         self.chaindb = ChainDB(self._reader_db)
         self._write_lock = threading.RLock()
         self._chain_class = self._configure_chain_class(meta.resolved)
+        # Blocks and receipts never change under their hash: the recent ones are kept decoded,
+        # so that answering for one transaction of a big block does not decode all of it.
+        self._recent_blocks = _Recent(RECENT_BLOCKS)
+        self._recent_receipts = _Recent(RECENT_BLOCKS)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -233,15 +240,26 @@ class DomainChain:
 
     def block_of(self, header: BlockHeaderAPI) -> BlockAPI:
         """The full block (body and withdrawals) for `header`."""
+        cached = self._recent_blocks.get(header.hash)
+        if cached is not None:
+            return cached
         block_class = self.vm_class_at(header.block_number).get_block_class()
         try:
-            return block_class.from_header(header, self.chaindb)
+            block = block_class.from_header(header, self.chaindb)
         except (BlockNotFound, KeyError) as exc:
             raise DomainError(f"block {header.block_number} ({header.hash.hex()}) body missing: {exc}") from exc
+        self._recent_blocks.put(header.hash, block)
+        return block
 
     def receipts_of(self, header: BlockHeaderAPI) -> tuple[ReceiptAPI, ...]:
+        """The receipts of block `header`, in transaction order."""
+        cached = self._recent_receipts.get(header.hash)
+        if cached is not None:
+            return cached
         receipt_builder = self.vm_class_at(header.block_number).get_receipt_builder()
-        return self.chaindb.get_receipts(header, receipt_builder)
+        receipts = tuple(self.chaindb.get_receipts(header, receipt_builder))
+        self._recent_receipts.put(header.hash, receipts)
+        return receipts
 
     def transaction_location(self, tx_hash: bytes) -> tuple[int, int] | None:
         """(block number, index) of a canonical transaction, or None."""
@@ -338,6 +356,8 @@ class DomainChain:
             chain.chaindb.persist_block(sealed)
             self._use_resolution(resolved, db)
             db.commit()
+            self._recent_blocks.put(sealed.hash, sealed)
+            self._recent_receipts.put(sealed.hash, tuple(receipts))
             result.block = sealed
             result.receipts = tuple(receipts)
             result.computations = tuple(computations)
@@ -381,6 +401,29 @@ class DomainChain:
             return rlp.decode(raw, sedes=vm_class.get_block_class())
         except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError) as exc:
             raise InvalidBlock(f"block #{number}: not a valid {vm_class.fork} block: {exc}") from exc
+
+
+class _Recent:
+    """A small thread-safe least-recently-used map."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 def child_gas_limit(parent: BlockHeaderAPI, child_fork: str) -> int:

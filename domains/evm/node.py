@@ -52,13 +52,27 @@ class DomainNode:
         #: address -> private key of accounts the dev signer may sign for (empty: signer off)
         self.dev_keys: dict[bytes, bytes] = dict(dev_keys or {})
         self._block_listeners: list[Callable[[NewBlock], None]] = []
+        self._view_lock = threading.Lock()
+        self._view_cache: tuple[bytes, PoolView] | None = None
         self._produce_lock = threading.Lock()
 
     # -- the pool's view of the next block ------------------------------------------------------
 
     def pool_view(self) -> PoolView:
-        """The next block's rules and the head state, for admission checks."""
-        vm = self.chain.pending_vm()
+        """The next block's rules and the head state, for admission checks.
+
+        Built once per head and shared by every admission until the next block."""
+        head = self.chain.head()
+        with self._view_lock:
+            cached = self._view_cache
+            if cached is not None and cached[0] == head.hash:
+                return cached[1]
+            view = self._build_pool_view(head)
+            self._view_cache = (head.hash, view)
+            return view
+
+    def _build_pool_view(self, head) -> PoolView:
+        vm = self.chain.pending_vm(parent=head)
         state = vm.state
         header = vm.get_header()
         executor = state.get_transaction_executor()

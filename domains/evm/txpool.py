@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from eth.abc import SignedTransactionAPI
+from eth_keys import keys
 from eth_utils import ValidationError
 
 #: Replacement must raise both the tip and the fee cap by at least this much (geth: 10%).
@@ -305,9 +306,10 @@ def check_signature_and_chain_id(tx: SignedTransactionAPI, chain_id: int) -> byt
     if tx_chain_id != chain_id:
         raise TxRejected(f"invalid chain id: transaction is for chain {tx_chain_id}, this domain is {chain_id}")
     try:
-        tx.check_signature_validity()
-        return tx.sender
-    except (ValidationError, ValueError, Exception) as exc:  # coincurve raises its own types
+        # One recovery: the signature's own checks (v, r, s ranges) and the sender together.
+        signature = keys.Signature(vrs=(tx.y_parity, tx.r, tx.s))
+        return signature.recover_public_key_from_msg(tx.get_message_for_signing()).to_canonical_address()
+    except Exception as exc:  # eth-keys and coincurve raise several types for bad signatures
         raise TxRejected(f"invalid sender: bad signature ({exc})") from exc
 
 
