@@ -44,19 +44,7 @@ import rlp
 from eth.abc import BlockHeaderAPI, ComputationAPI, StateAPI, VirtualMachineAPI
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS, MAX_PREV_HEADER_DEPTH, ZERO_ADDRESS
 from eth.exceptions import (
-    ContractCreationCollision,
-    FullStack,
-    InsufficientFunds,
-    InsufficientStack,
-    InvalidInstruction,
-    InvalidJumpDestination,
-    OutOfBoundsRead,
-    OutOfGas,
-    ReservedBytesInCode,
     Revert,
-    StackDepthLimit,
-    VMError,
-    WriteProtection,
 )
 from eth.rlp.accounts import Account
 from eth.vm.execution_context import ExecutionContext
@@ -66,7 +54,7 @@ from eth_utils import ValidationError, to_checksum_address
 
 from domains.evm.chain import DomainChain
 from domains.evm.db import CommittedDB
-from domains.evm.revert import PANIC_REASONS, decode_revert_reason
+from domains.evm.revert import PANIC_REASONS, decode_revert_reason, vm_error_text
 
 __all__ = [
     "MAX_PROOF_KEYS",
@@ -493,61 +481,6 @@ class AccessListResult(NamedTuple):
 # Revert data and VM errors, in geth's words
 # ------------------------------------------------------------------------------------------
 
-#: Solidity's panic codes with geth's descriptions (accounts/abi `panicReasons`).
-@functools.cache
-def _opcode_names() -> dict[int, str]:
-    from eth.vm.forks.prague.computation import PragueComputation
-
-    return {value: getattr(op, "mnemonic", "") for value, op in PragueComputation.opcodes.items()}
-
-
-def _vm_error_text(error: VMError) -> str:
-    """geth's text for the VM error that ended a frame (core/vm/errors.go)."""
-    message = str(error)
-    if isinstance(error, Revert):
-        return "execution reverted"
-    if isinstance(error, OutOfGas):
-        if "EIP170" in message:
-            return "max code size exceeded"
-        if "EIP-3860" in message:
-            return "max initcode size exceeded"
-        if "EIP-2200" in message:
-            return "not enough gas for reentrancy sentry"
-        return "out of gas"
-    if isinstance(error, InsufficientStack):
-        # py-evm: "Wanted N stack items, only had M" / "Wanted 1 stack item, had none"
-        words = message.split()
-        if message.startswith("Wanted ") and words[1].isdigit():
-            have = "0" if message.endswith("had none") else words[-1]
-            return f"stack underflow ({have} <=> {words[1]})"
-        return "stack underflow"
-    if isinstance(error, FullStack):
-        return "stack limit reached 1024 (1023)"
-    if isinstance(error, InvalidJumpDestination):
-        return "invalid jump destination"
-    if isinstance(error, InvalidInstruction):
-        if message.startswith("Jump"):
-            return "invalid jump destination"
-        if message.startswith("Invalid opcode 0x"):
-            value = int(message.split()[2], 16)
-            name = "INVALID" if value == 0xFE else _opcode_names().get(value)
-            return f"invalid opcode: {name}" if name else f"invalid opcode: opcode {value:#x} not defined"
-        return "invalid opcode"
-    if isinstance(error, WriteProtection):
-        return "write protection"
-    if isinstance(error, OutOfBoundsRead):
-        return "return data out of bounds"
-    if isinstance(error, ReservedBytesInCode):
-        return "invalid code: must not begin with 0xef"
-    if isinstance(error, ContractCreationCollision):
-        return "contract address collision"
-    if isinstance(error, InsufficientFunds):
-        return "insufficient balance for transfer"
-    if isinstance(error, StackDepthLimit):
-        return "max call depth exceeded"
-    return message or type(error).__name__
-
-
 # ------------------------------------------------------------------------------------------
 # Running a message on py-evm
 # ------------------------------------------------------------------------------------------
@@ -851,7 +784,7 @@ class _Session:
         else:
             error = computation.error
             revert = bytes(computation.output) if isinstance(error, Revert) else None
-            result = CallResult(output=b"", gas_used=gas_used, error=_vm_error_text(error), revert=revert)
+            result = CallResult(output=b"", gas_used=gas_used, error=vm_error_text(error), revert=revert)
         return _Run(result=result, peak_gas=peak)
 
 

@@ -1,9 +1,29 @@
-"""Revert data: the reason a reverted call gives, as geth's `abi.UnpackRevert` reads it.
+"""Failures in geth's words: the reason a reverted call gives (as geth's `abi.UnpackRevert`
+reads it) and the text of a VM error (core/vm/errors.go).
 
-Shared by calls and gas estimates (`execution`) and by the call tracer (`tracing`).
+Shared by calls and gas estimates (`execution`) and by the tracers (`tracing`), since clients
+match on these strings.
 """
 
 from __future__ import annotations
+
+import functools
+
+from eth.exceptions import (
+    ContractCreationCollision,
+    FullStack,
+    InsufficientFunds,
+    InsufficientStack,
+    InvalidInstruction,
+    InvalidJumpDestination,
+    OutOfBoundsRead,
+    OutOfGas,
+    ReservedBytesInCode,
+    Revert,
+    StackDepthLimit,
+    VMError,
+    WriteProtection,
+)
 
 #: Solidity's panic codes, with geth's descriptions (accounts/abi: panicReasons).
 PANIC_REASONS = {
@@ -40,3 +60,57 @@ def decode_revert_reason(data: bytes) -> str | None:
     except (DecodingError, UnicodeDecodeError, ValueError, OverflowError):
         return None
     return None
+
+
+@functools.cache
+def _opcode_names() -> dict[int, str]:
+    from eth.vm.forks.prague.computation import PragueComputation
+
+    return {value: getattr(op, "mnemonic", "") for value, op in PragueComputation.opcodes.items()}
+
+
+def vm_error_text(error: VMError) -> str:
+    """geth's text for the VM error that ended a frame (core/vm/errors.go)."""
+    message = str(error)
+    if isinstance(error, Revert):
+        return "execution reverted"
+    if isinstance(error, OutOfGas):
+        if "EIP170" in message:
+            return "max code size exceeded"
+        if "EIP-3860" in message:
+            return "max initcode size exceeded"
+        if "EIP-2200" in message:
+            return "not enough gas for reentrancy sentry"
+        return "out of gas"
+    if isinstance(error, InsufficientStack):
+        # py-evm: "Wanted N stack items, only had M" / "Wanted 1 stack item, had none"
+        words = message.split()
+        if message.startswith("Wanted ") and words[1].isdigit():
+            have = "0" if message.endswith("had none") else words[-1]
+            return f"stack underflow ({have} <=> {words[1]})"
+        return "stack underflow"
+    if isinstance(error, FullStack):
+        return "stack limit reached 1024 (1023)"
+    if isinstance(error, InvalidJumpDestination):
+        return "invalid jump destination"
+    if isinstance(error, InvalidInstruction):
+        if message.startswith("Jump"):
+            return "invalid jump destination"
+        if message.startswith("Invalid opcode 0x"):
+            value = int(message.split()[2], 16)
+            name = "INVALID" if value == 0xFE else _opcode_names().get(value)
+            return f"invalid opcode: {name}" if name else f"invalid opcode: opcode {value:#x} not defined"
+        return "invalid opcode"
+    if isinstance(error, WriteProtection):
+        return "write protection"
+    if isinstance(error, OutOfBoundsRead):
+        return "return data out of bounds"
+    if isinstance(error, ReservedBytesInCode):
+        return "invalid code: must not begin with 0xef"
+    if isinstance(error, ContractCreationCollision):
+        return "contract address collision"
+    if isinstance(error, InsufficientFunds):
+        return "insufficient balance for transfer"
+    if isinstance(error, StackDepthLimit):
+        return "max call depth exceeded"
+    return message or type(error).__name__

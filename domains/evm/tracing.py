@@ -80,18 +80,12 @@ from eth.abc import (
 )
 from eth.constants import STACK_DEPTH_LIMIT, UINT_64_MAX
 from eth.exceptions import (
-    ContractCreationCollision,
     FullStack,
     Halt,
-    InsufficientFunds,
     InsufficientStack,
     InvalidInstruction,
-    InvalidJumpDestination,
-    OutOfBoundsRead,
     OutOfGas,
     ReservedBytesInCode,
-    Revert,
-    StackDepthLimit,
     VMError,
     WriteProtection,
 )
@@ -101,7 +95,7 @@ from eth.vm.gas_meter import GasMeter
 from eth.vm.logic.invalid import InvalidOpcode
 from eth_utils import ValidationError, to_checksum_address
 
-from domains.evm.revert import decode_revert_reason
+from domains.evm.revert import decode_revert_reason, vm_error_text
 
 __all__ = [
     "CallTracer",
@@ -645,36 +639,20 @@ def _frame_error(frame: _Frame, error: VMError) -> str:
 
 
 def _vm_error_message(error: VMError, frame: _Frame) -> str:
-    """geth's message for the py-evm error `error` raised by opcode `frame.op`."""
-    if isinstance(error, Revert):
-        return _REVERTED
-    if isinstance(error, OutOfGas):
-        return "out of gas"
+    """geth's message for the py-evm error `error` raised by opcode `frame.op`: the stack and
+    opcode errors name the opcode's stack use, which only the tracer sees; the rest are the
+    shared texts of `vm_error_text`."""
     if isinstance(error, InsufficientStack):
         pops, _ = _stack_io(frame.op)
         return f"stack underflow ({frame.op_stack_len} <=> {pops})"
     if isinstance(error, FullStack):
         pops, pushes = _stack_io(frame.op)
         return f"stack limit reached {frame.op_stack_len} ({_STACK_LIMIT + pops - pushes})"
-    if isinstance(error, InvalidJumpDestination):
-        return "invalid jump destination"
     if isinstance(error, InvalidInstruction):
         if frame.op in (_JUMP, _JUMPI):  # py-evm: a jump landing on a non-JUMPDEST
             return "invalid jump destination"
         return f"invalid opcode: {_OPCODE_NAMES[frame.op]}"
-    if isinstance(error, WriteProtection):
-        return "write protection"
-    if isinstance(error, OutOfBoundsRead):
-        return "return data out of bounds"
-    if isinstance(error, ReservedBytesInCode):
-        return "invalid code: must not begin with 0xef"
-    if isinstance(error, ContractCreationCollision):
-        return "contract address collision"
-    if isinstance(error, InsufficientFunds):
-        return "insufficient balance for transfer"
-    if isinstance(error, StackDepthLimit):
-        return "max call depth exceeded"
-    return str(error) or type(error).__name__
+    return vm_error_text(error)
 
 
 _STACK_LIMIT = 1024
