@@ -109,8 +109,7 @@ class DomainChain:
         self.path = path
         self.meta = meta
         self.chain_id = meta.chain_id
-        self._reader_db = CommittedDB(store)
-        self.chaindb = ChainDB(self._reader_db)
+        self.chaindb = ChainDB(CommittedDB(store))
         self._write_lock = threading.RLock()
         self._chain_class = self._configure_chain_class(meta.resolved)
         # Blocks and receipts never change under their hash: the recent ones are kept decoded,
@@ -268,28 +267,24 @@ class DomainChain:
         except TransactionNotFound:
             return None
 
-    def vm_at(self, header: BlockHeaderAPI, db=None) -> VirtualMachineAPI:
-        """A VM for `header` over `db` (default: a throw-away scratch view)."""
-        db = db if db is not None else ScratchDB(self.store)
-        chain = self._chain_class(db) if db is not self._reader_db else self._chain_class(self._reader_db)
-        return chain.get_vm(header)
+    def vm_at(self, header: BlockHeaderAPI) -> VirtualMachineAPI:
+        """A VM for `header` over a throw-away scratch view of the store."""
+        return self._chain_class(ScratchDB(self.store)).get_vm(header)
 
-    def pending_vm(self, parent: BlockHeaderAPI | None = None, timestamp: int | None = None,
-                   db=None) -> VirtualMachineAPI:
+    def pending_vm(self, parent: BlockHeaderAPI | None = None, timestamp: int | None = None) -> VirtualMachineAPI:
         """A VM for a new block on top of `parent` (default: head), over a scratch view.
 
         This is where calls, gas estimates and pool validation run: the rules and
         context of the next block, the state after `parent`."""
         parent = parent or self.head()
         timestamp = max(timestamp or parent.timestamp + 1, parent.timestamp + 1)
-        db = db if db is not None else ScratchDB(self.store)
         resolved = self._resolve_fork_for_child(parent, timestamp)
         chain_class = self._configure_chain_class(resolved)
         vm_class = chain_class.get_vm_class_for_block_number(parent.block_number + 1)
         header = vm_class.create_header_from_parent(parent, timestamp=timestamp,
                                                     gas_limit=child_gas_limit(parent, resolved[-1][1]),
                                                     coinbase=parent.coinbase)
-        return chain_class(db).get_vm(header)
+        return chain_class(ScratchDB(self.store)).get_vm(header)
 
     def state_at(self, header: BlockHeaderAPI) -> StateAPI:
         """The state after block `header` (read-only use; writes go to a scratch view)."""
