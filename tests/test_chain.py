@@ -257,3 +257,17 @@ def test_import_execution_apis_chain_through_prague(tmp_path):
                           "--blocks", str(tmp_path / "chain.rlp"), "--base-path", str(tmp_path / "e")],
                          capture_output=True, text=True)
     assert out.returncode == 1 and "block 0 at byte 0" in out.stderr
+
+
+def test_garbage_blocks_are_invalid_blocks_not_crashes(tmp_path):
+    chain = DomainChain.create(tmp_path / "d", dev_genesis())
+    block = chain.build_block([transfer(chain, 0)], timestamp=chain.head().timestamp + 1).block
+    raw = rlp.encode(block)
+    for garbage in (b"", b"\x80", b"\xc0", rlp.encode([b"x"] * 3), rlp.encode([[b"\x01"] * 20, [], []]),
+                    raw[:-1] + b"\x00", bytes(range(256))):
+        with pytest.raises(InvalidBlock):
+            chain.import_block(chain.decode_block(garbage))
+    orphan = block.copy(header=block.header.copy(parent_hash=b"\x22" * 32))
+    with pytest.raises(InvalidBlock, match="unknown parent"):
+        chain.import_block(orphan)
+    assert chain.head().hash == block.hash
