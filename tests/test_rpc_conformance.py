@@ -42,18 +42,26 @@ DIFFERENT_BY_DESIGN = {
                              "domain) under Prague, so the current fork, fork id and blob schedule differ",
     "eth_estimateGas/estimate-with-eip4844": "a domain has no blob transactions: blob fields are refused (-32602)",
     "eth_sendRawTransaction/send-blob-tx": "a domain's pool refuses blob transactions",
+    "eth_simulateV1/ethSimulate-blobs": "a domain has no blob transactions: a call with blob fields is refused (-32602)",
+}
+#: Fixtures whose recorded geth answer, which the gateway reproduces exactly, fails the spec's
+#: own result schema (so the schema check of `test_fixture` fails), with the reason.
+RECORDING_VIOLATES_SCHEMA = {
+    name: "geth's recorded answer reports a failed call's VM error as e.g. \"out of gas\", which the "
+          "spec's CallResultFailure schema (-32015 message '^vm execution error.*') refuses"
+    for name in ("eth_simulateV1/ethSimulate-run-out-of-gas-in-block-38015",
+                 "eth_simulateV1/ethSimulate-use-as-many-features-as-possible")
 }
 #: Whole methods not served, with the reason.
-NOT_SERVED = {
-    "eth_simulateV1": "multi-block simulation is not implemented by the gateway",
-}
+NOT_SERVED: dict[str, str] = {}  # every method of the execution-apis is served
 
 FIXTURES = load_io_fixtures()
 
 
 def fixture_params():
     for fixture in FIXTURES:
-        reason = DIFFERENT_BY_DESIGN.get(fixture.name) or NOT_SERVED.get(fixture.method)
+        reason = (DIFFERENT_BY_DESIGN.get(fixture.name) or RECORDING_VIOLATES_SCHEMA.get(fixture.name)
+                  or NOT_SERVED.get(fixture.method))
         marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
         yield pytest.param(fixture, id=fixture.name, marks=marks)
 

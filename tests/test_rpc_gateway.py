@@ -174,6 +174,7 @@ def example_calls(env: Env) -> dict[str, list]:
         "eth_getStorageAt": [a0, "0x0", "latest"], "eth_getStorageValues": [{a0: ["0x0", "0x1"]}, "latest"],
         "eth_getTransactionCount": [a0, "pending"], "eth_getProof": [a0, ["0x0"], "latest"],
         "eth_call": [call, "latest"], "eth_estimateGas": [call], "eth_createAccessList": [call, "latest"],
+        "eth_simulateV1": [{"blockStateCalls": [{"calls": [call]}], "traceTransfers": True}, "latest"],
         "eth_fillTransaction": [{"from": a0, "to": a1, "value": "0x1"}],
         "eth_sendRawTransaction": ["0x" + sign(ACCOUNTS[5][1], nonce=0, to=a1, gas=21_000).hex()],
         "eth_sendTransaction": [{"from": ACCOUNTS[6][0], "to": a1, "value": "0x1"}],

@@ -3,7 +3,8 @@
 - `eth_chain`: chain id, head, blocks, transactions, receipts, uncles, client config;
 - `eth_state`: balances, code, storage, nonces, proofs at any block;
 - `eth_fees`: gas price, priority fee, base fees, fee history;
-- `eth_execution`: eth_call, eth_estimateGas, eth_createAccessList, eth_simulateV1;
+- `eth_execution`: eth_call, eth_estimateGas, eth_createAccessList;
+- `eth_simulate`: eth_simulateV1;
 - `eth_transactions`: eth_sendRawTransaction and the dev signer's methods;
 - `eth_filters`: eth_getLogs, polling filters, WebSocket subscriptions;
 - `debug`: raw RLP getters and tracing; `txpool`: pool inspection;
@@ -23,11 +24,12 @@ def all_methods() -> dict[str, Method]:
         eth_execution,
         eth_fees,
         eth_filters,
+        eth_simulate,
         eth_state,
         eth_transactions,
         txpool,
         web3,
     )
 
-    modules = (eth_chain, eth_state, eth_fees, eth_execution, eth_transactions, eth_filters, debug, txpool, web3)
+    modules = (eth_chain, eth_state, eth_fees, eth_execution, eth_simulate, eth_transactions, eth_filters, debug, txpool, web3)
     return MethodTable().merge(module.table for module in modules).methods
