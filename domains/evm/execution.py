@@ -383,7 +383,20 @@ def _parse_state_overrides(obj: Any) -> dict[bytes, _AccountOverride]:
 
 
 @dataclass(frozen=True)
-class _BlockOverrides:
+class Withdrawal:
+    """An EIP-4895 withdrawal of a block override (`amount` in Gwei)."""
+
+    index: int
+    validator_index: int
+    address: bytes
+    amount: int
+
+
+@dataclass(frozen=True)
+class BlockOverrides:
+    """geth's block override object (absent members are None). `beacon_root` and
+    `withdrawals` are only accepted by eth_simulateV1."""
+
     number: int | None = None
     difficulty: int | None = None
     time: int | None = None
@@ -392,33 +405,52 @@ class _BlockOverrides:
     prev_randao: bytes | None = None
     base_fee: int | None = None
     blob_base_fee: int | None = None
+    beacon_root: bytes | None = None
+    withdrawals: tuple[Withdrawal, ...] = ()
 
 
-def _parse_block_overrides(obj: Any) -> _BlockOverrides:
-    """geth's block overrides for calls: number, difficulty, time, gasLimit, feeRecipient,
-    prevRandao, baseFeePerGas, blobBaseFee. beaconRoot and withdrawals are refused, as geth
-    refuses them outside eth_simulateV1."""
+_BLOCK_OVERRIDE_KEYS = frozenset({"number", "difficulty", "time", "gasLimit", "feeRecipient", "prevRandao",
+                                  "baseFeePerGas", "blobBaseFee", "beaconRoot", "withdrawals"})
+
+
+def parse_block_overrides(obj: Any, where: str = "blockOverride", *, simulation: bool = False,
+                          number_bits: int | None = None) -> BlockOverrides:
+    """geth's block overrides: number, difficulty, time, gasLimit, feeRecipient, prevRandao,
+    baseFeePerGas, blobBaseFee; with `simulation` (eth_simulateV1) also beaconRoot and
+    withdrawals, which geth refuses for other methods. `number_bits` bounds the number."""
     if obj is None:
-        return _BlockOverrides()
-    obj = _object(obj, "blockOverride")
-    for refused in ("beaconRoot", "withdrawals"):
-        if obj.get(refused) is not None:
-            raise InvalidCallRequest(f"blockOverride.{refused}",
-                                     f'block override "{refused}" is not supported for this RPC method')
-    known = {"number", "difficulty", "time", "gasLimit", "feeRecipient", "prevRandao", "baseFeePerGas",
-             "blobBaseFee", "beaconRoot", "withdrawals"}
-    unknown = set(obj) - known
+        return BlockOverrides()
+    obj = _object(obj, where)
+    if not simulation:
+        for refused in ("beaconRoot", "withdrawals"):
+            if obj.get(refused) is not None:
+                raise InvalidCallRequest(f"{where}.{refused}",
+                                         f'block override "{refused}" is not supported for this RPC method')
+    unknown = set(obj) - _BLOCK_OVERRIDE_KEYS
     if unknown:
-        raise InvalidCallRequest(f"blockOverride.{sorted(unknown)[0]}", "unknown block override field")
+        raise InvalidCallRequest(f"{where}.{sorted(unknown)[0]}", "unknown block override field")
 
     def opt(key: str, parse, *args):
-        return None if obj.get(key) is None else parse(obj[key], f"blockOverride.{key}", *args)
+        return None if obj.get(key) is None else parse(obj[key], f"{where}.{key}", *args)
 
-    return _BlockOverrides(number=opt("number", _quantity), difficulty=opt("difficulty", _quantity),
-                           time=opt("time", _quantity, 64), gas_limit=opt("gasLimit", _quantity, 64),
-                           fee_recipient=opt("feeRecipient", _address),
-                           prev_randao=opt("prevRandao", _bytes, 32),
-                           base_fee=opt("baseFeePerGas", _quantity), blob_base_fee=opt("blobBaseFee", _quantity))
+    withdrawals = []
+    for i, item in enumerate(_list(obj.get("withdrawals") or [], f"{where}.withdrawals")):
+        name = f"{where}.withdrawals[{i}]"
+        item = _object(item, name)
+        for key in ("index", "validatorIndex", "address", "amount"):
+            if item.get(key) is None:
+                raise InvalidCallRequest(f"{name}.{key}", "missing required field")
+        withdrawals.append(Withdrawal(index=_quantity(item["index"], f"{name}.index", 64),
+                                      validator_index=_quantity(item["validatorIndex"], f"{name}.validatorIndex", 64),
+                                      address=_address(item["address"], f"{name}.address"),
+                                      amount=_quantity(item["amount"], f"{name}.amount", 64)))
+    number = opt("number", _quantity, number_bits) if number_bits else opt("number", _quantity)
+    return BlockOverrides(number=number, difficulty=opt("difficulty", _quantity),
+                          time=opt("time", _quantity, 64), gas_limit=opt("gasLimit", _quantity, 64),
+                          fee_recipient=opt("feeRecipient", _address),
+                          prev_randao=opt("prevRandao", _bytes, 32),
+                          base_fee=opt("baseFeePerGas", _quantity), blob_base_fee=opt("blobBaseFee", _quantity),
+                          beacon_root=opt("beaconRoot", _bytes, 32), withdrawals=tuple(withdrawals))
 
 
 # ------------------------------------------------------------------------------------------
@@ -647,7 +679,7 @@ class _Session:
              state_overrides: Any = None, block_overrides: Any = None,
              record_access: bool = False) -> "_Session":
         overrides = _parse_state_overrides(state_overrides)
-        block = _parse_block_overrides(block_overrides)
+        block = parse_block_overrides(block_overrides)
         if request.chain_id is not None and request.chain_id != chain.chain_id:
             raise InvalidCallRequest("chainId", f"chainId does not match node's (have={request.chain_id}, "
                                                 f"want={chain.chain_id})")

@@ -39,6 +39,7 @@ transactions and the per-call results).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -113,70 +114,11 @@ class SimulationError(Exception):
 # Input
 # ------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Withdrawal:
-    """An EIP-4895 withdrawal of a block override (`amount` in Gwei)."""
-
-    index: int
-    validator_index: int
-    address: bytes
-    amount: int
-
-
-@dataclass
-class BlockOverrides:
-    """The block overrides of one simulated block (absent members are None)."""
-
-    number: int | None = None
-    time: int | None = None
-    gas_limit: int | None = None
-    fee_recipient: bytes | None = None
-    prev_randao: bytes | None = None
-    base_fee: int | None = None
-    blob_base_fee: int | None = None
-    beacon_root: bytes | None = None
-    difficulty: int | None = None
-    withdrawals: tuple[Withdrawal, ...] = ()
-
-    _KEYS = frozenset({"number", "difficulty", "time", "gasLimit", "feeRecipient", "prevRandao",
-                       "baseFeePerGas", "blobBaseFee", "beaconRoot", "withdrawals"})
-
-    @classmethod
-    def from_json(cls, obj: Any, where: str) -> "BlockOverrides":
-        if obj is None:
-            return cls()
-        obj = ex._object(obj, where)
-        unknown = set(obj) - cls._KEYS
-        if unknown:
-            raise ex.InvalidCallRequest(f"{where}.{sorted(unknown)[0]}", "unknown block override field")
-
-        def opt(key: str, parse, *args):
-            return None if obj.get(key) is None else parse(obj[key], f"{where}.{key}", *args)
-
-        withdrawals = []
-        for i, item in enumerate(ex._list(obj.get("withdrawals") or [], f"{where}.withdrawals")):
-            name = f"{where}.withdrawals[{i}]"
-            item = ex._object(item, name)
-            for key in ("index", "validatorIndex", "address", "amount"):
-                if item.get(key) is None:
-                    raise ex.InvalidCallRequest(f"{name}.{key}", "missing required field")
-            withdrawals.append(Withdrawal(index=ex._quantity(item["index"], f"{name}.index", 64),
-                                          validator_index=ex._quantity(item["validatorIndex"],
-                                                                       f"{name}.validatorIndex", 64),
-                                          address=ex._address(item["address"], f"{name}.address"),
-                                          amount=ex._quantity(item["amount"], f"{name}.amount", 64)))
-        return cls(number=opt("number", ex._quantity, 64), time=opt("time", ex._quantity, 64),
-                   gas_limit=opt("gasLimit", ex._quantity, 64), fee_recipient=opt("feeRecipient", ex._address),
-                   prev_randao=opt("prevRandao", ex._bytes, 32), base_fee=opt("baseFeePerGas", ex._quantity),
-                   blob_base_fee=opt("blobBaseFee", ex._quantity), beacon_root=opt("beaconRoot", ex._bytes, 32),
-                   difficulty=opt("difficulty", ex._quantity), withdrawals=tuple(withdrawals))
-
-
 @dataclass
 class BlockStateCall:
     """One block of a simulation request."""
 
-    overrides: BlockOverrides = field(default_factory=BlockOverrides)
+    overrides: ex.BlockOverrides = field(default_factory=ex.BlockOverrides)
     state_overrides: dict[bytes, Any] = field(default_factory=dict)
     calls: tuple[ex.CallRequest, ...] = ()
     #: `movePrecompileToAddress` of the state overrides: {precompile address: new address}
@@ -223,8 +165,9 @@ class SimulationRequest:
                 state_overrides = ex._parse_state_overrides(raw_overrides)
             except ex.InvalidCallRequest as exc:
                 raise ex.InvalidCallRequest(f"{where}.{exc.field}", exc.problem) from None
-            blocks.append(BlockStateCall(overrides=BlockOverrides.from_json(item.get("blockOverrides"),
-                                                                            f"{where}.blockOverrides"),
+            blocks.append(BlockStateCall(overrides=ex.parse_block_overrides(item.get("blockOverrides"),
+                                                                            f"{where}.blockOverrides",
+                                                                            simulation=True, number_bits=64),
                                          state_overrides=state_overrides, calls=tuple(calls), moves=moves))
         flags = {}
         for key in ("traceTransfers", "validation", "returnFullTransactions"):
@@ -369,7 +312,7 @@ def _sanitize_chain(base: BlockHeaderAPI, blocks: Sequence[BlockStateCall]) -> l
             raise SimulationError(CLIENT_LIMIT_EXCEEDED, "too many blocks")
         for filler in range(prev_number + 1, number):
             prev_time += TIMESTAMP_INCREMENT
-            out.append(BlockStateCall(overrides=BlockOverrides(number=filler, time=prev_time)))
+            out.append(BlockStateCall(overrides=ex.BlockOverrides(number=filler, time=prev_time)))
         if o.time is None:
             time = prev_time + TIMESTAMP_INCREMENT
         else:
@@ -378,7 +321,7 @@ def _sanitize_chain(base: BlockHeaderAPI, blocks: Sequence[BlockStateCall]) -> l
                 raise SimulationError(BLOCK_TIMESTAMP_INVALID,
                                       f"block timestamps must be in order: {time} <= {prev_time}")
         prev_number, prev_time = number, time
-        overrides = BlockOverrides(**{**o.__dict__, "number": number, "time": time})
+        overrides = dataclasses.replace(o, number=number, time=time)
         out.append(BlockStateCall(overrides=overrides, state_overrides=block.state_overrides, calls=block.calls,
                                   moves=block.moves))
     return out
@@ -421,7 +364,7 @@ class _Simulator:
 
     # -- one block ---------------------------------------------------------------------------
 
-    def _context(self, o: BlockOverrides, difficulty: int, base_fee: int | None,
+    def _context(self, o: ex.BlockOverrides, difficulty: int, base_fee: int | None,
                  excess_blob_gas: int | None, coinbase: bytes, gas_limit: int) -> ExecutionContext:
         return ExecutionContext(coinbase=coinbase, timestamp=o.time, block_number=o.number,
                                 difficulty=difficulty, mix_hash=o.prev_randao or b"\x00" * 32,
@@ -545,7 +488,7 @@ class _Simulator:
         from eth.vm.forks.cancun.headers import calc_excess_blob_gas
         return calc_excess_blob_gas(parent)
 
-    def _pre_execution(self, state: StateAPI, o: BlockOverrides, parent: BlockHeaderAPI,
+    def _pre_execution(self, state: StateAPI, o: ex.BlockOverrides, parent: BlockHeaderAPI,
                        beacon_root: bytes | None) -> None:
         """The system writes before a block's transactions: EIP-4788 beacon root, EIP-2935
         parent hash."""
