@@ -382,6 +382,18 @@ def _parse_state_overrides(obj: Any) -> dict[bytes, _AccountOverride]:
     return overrides
 
 
+def call_prices(request: CallRequest, base_fee: int | None) -> tuple[int, int, int]:
+    """(gas price, fee cap, tip cap) of a call from London on, as geth's CallDefaults and
+    ToMessage derive them: a legacy `gasPrice` is all three; otherwise the effective price is
+    min(tip + base fee, fee cap), and a call with no fee fields is free."""
+    if request.gas_price is not None:
+        return request.gas_price, request.gas_price, request.gas_price
+    fee_cap = request.max_fee_per_gas or 0
+    tip_cap = request.max_priority_fee_per_gas or 0
+    gas_price = min(tip_cap + (base_fee or 0), fee_cap) if fee_cap or tip_cap else 0
+    return gas_price, fee_cap, tip_cap
+
+
 @dataclass(frozen=True)
 class Withdrawal:
     """An EIP-4895 withdrawal of a block override (`amount` in Gwei)."""
@@ -693,12 +705,8 @@ class _Session:
             if request.max_fee_per_gas is not None or request.max_priority_fee_per_gas is not None:
                 raise ExecutionError("maxFeePerGas and maxPriorityFeePerGas are not valid before London is active")
             gas_price = fee_cap = tip_cap = request.gas_price or 0
-        elif request.gas_price is not None:
-            gas_price = fee_cap = tip_cap = request.gas_price
         else:
-            fee_cap = request.max_fee_per_gas or 0
-            tip_cap = request.max_priority_fee_per_gas or 0
-            gas_price = min(tip_cap + (header_base_fee or 0), fee_cap) if fee_cap or tip_cap else 0
+            gas_price, fee_cap, tip_cap = call_prices(request, header_base_fee)
 
         base = vm_class.create_execution_context(header, (), vm.chain_context)
         base_fee = None

@@ -546,12 +546,7 @@ class _Simulator:
             raise SimulationError(INTERNAL_ERROR, f"chainId does not match node's (have={request.chain_id}, "
                                                   f"want={self.chain.chain_id})")
         # prices, as geth's CallDefaults + ToMessage derive them
-        if request.gas_price is not None:
-            gas_price = fee_cap = tip_cap = request.gas_price
-        else:
-            fee_cap = request.max_fee_per_gas or 0
-            tip_cap = request.max_priority_fee_per_gas or 0
-            gas_price = min(tip_cap + (base_fee or 0), fee_cap) if fee_cap or tip_cap else 0
+        gas_price, fee_cap, tip_cap = ex.call_prices(request, base_fee)
         session = ex._Session(request=request, vm_class=self.vm_class, state=state, rules=self.rules,
                               sender=sender, gas_price=gas_price, fee_cap=fee_cap, tip_cap=tip_cap,
                               base_fee=base_fee, precompiles=self.precompiles)
