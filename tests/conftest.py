@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,15 +21,10 @@ from pathlib import Path
 import pytest
 
 from domains.evm.genesis import DEV_CHAIN_ID, dev_accounts
+from domains.rpc.testing import free_port  # noqa: F401  (also used by test modules)
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTONOMYS = [sys.executable, "-m", "domains.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rpc(url: str, method: str, params=None, timeout: float = 30.0):

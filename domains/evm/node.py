@@ -103,8 +103,7 @@ class DomainNode:
 
     def next_nonce(self, address: bytes) -> int:
         """The nonce the next transaction of `address` should use (pending ones counted)."""
-        state = self.chain.state_at(self.chain.head())
-        return self.pool.pending_nonce(address, state.get_nonce(address))
+        return self.pool.pending_nonce(address, self.pool_view().nonce_of(address))
 
     # -- block production ---------------------------------------------------------------------
 
@@ -116,16 +115,16 @@ class DomainNode:
         consensus chain: the transactions of the bundles in a consensus block), otherwise
         every pending transaction of the pool in block order."""
         with self._produce_lock:
-            vm = self.chain.pending_vm(timestamp=timestamp or int(time.time()))
-            header = vm.get_header()
-            base_fee = getattr(header, "base_fee_per_gas", 0) or 0
-            state = vm.state
-            selected = transactions if transactions is not None else self.pool.select(base_fee, state.get_nonce)
-            built = self.chain.build_block(selected, timestamp=header.timestamp, coinbase=self.coinbase)
+            if transactions is None:
+                # The pool's view already holds the next block's base fee and the head state.
+                view = self.pool_view()
+                transactions = self.pool.select(view.base_fee, view.nonce_of)
+            built = self.chain.build_block(transactions, timestamp=timestamp or int(time.time()),
+                                           coinbase=self.coinbase)
             for tx, reason in built.dropped:
                 log.info("dropped transaction %s: %s", tx.hash.hex(), reason)
-            head_state = self.chain.state_at(built.block.header)
-            self.pool.prune(head_state.get_nonce, dropped=[tx.hash for tx, _ in built.dropped])
+            # The view of the new head serves the pruning and then the next admissions.
+            self.pool.prune(self.pool_view().nonce_of, dropped=[tx.hash for tx, _ in built.dropped])
         event = NewBlock(block=built.block, receipts=built.receipts)
         for listener in list(self._block_listeners):
             try:
