@@ -22,10 +22,10 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install -q --disable-pip-version-check uv==0.13.9
 
-$(STAMP): $(UV) requirements.lock pyproject.toml
+$(STAMP): $(UV) requirements.lock pyproject.toml setup.py $(wildcard chain/native/*.c chain/native/*.h)
 	@test -x $(PY) || $(UV) venv -q --python $(PYTHON) $(VENV)
 	$(UV) pip sync -q --python $(PY) requirements.lock
-	$(UV) pip install -q --python $(PY) --no-deps -e .
+	$(UV) pip install -q --python $(PY) --no-deps --reinstall-package autonomys -e .
 	@touch $@
 
 $(NODE_STAMP): tools/solc/package.json tools/solc/package-lock.json
