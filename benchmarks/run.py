@@ -15,6 +15,12 @@ Benchmarks (names for `--only`):
   block_execution  DomainChain.build_block vs raw py-evm MiningChain.mine_all on the same
                    transactions (benchmarks/block_execution.py). Target: >= 0.9x py-evm.
 
+Consensus primitives (no node needed; each module also runs alone, e.g. `python benchmarks/pot.py`):
+  pot              PoT proving vs a chained AES-NI loop in C built by the benchmark; verify / prove.
+  pos              PoS table build at K=20 (one core) and K=16.
+  archiving        archiving one mainnet-size segment (128 MiB), with stage times.
+  farming          audit chunks/s on one core; plotting MiB/s (dev preset, one mainnet-size record).
+
 Usage: python benchmarks/run.py [--quick] [--only NAME ...] [--json FILE] [--block-times 0,0.2,0.5,1]
 """
 
@@ -38,7 +44,9 @@ sys.path.insert(0, str(HERE.parent))
 import block_execution  # noqa: E402
 import rpc_vs_hardhat as rpc  # noqa: E402
 
-NAMES = ("transfers", "eth_call", "block_number", "block_execution")
+EVM_NAMES = ("transfers", "eth_call", "block_number", "block_execution")
+CONSENSUS_NAMES = ("pot", "pos", "archiving", "farming")
+NAMES = EVM_NAMES + CONSENSUS_NAMES
 TRANSFER_TARGET = 2.0
 
 
@@ -134,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "block_execution" in selected:
             _run_block_execution(args.quick, rows, notes, report)
-        rpc_selected = [n for n in selected if n != "block_execution"]
+        for name in CONSENSUS_NAMES:
+            if name in selected:
+                _run_consensus(name, args.quick, rows, report)
+        rpc_selected = [n for n in selected if n in EVM_NAMES and n != "block_execution"]
         if rpc_selected:
             _run_rpc(rpc_selected, sizes, scratch, nodes, rows, notes, report)
     except (rpc.BenchmarkError, block_execution.BenchmarkError) as exc:
@@ -180,6 +191,21 @@ def _run_block_execution(quick: bool, rows: list[Row], notes: list[str], report:
         raise block_execution.BenchmarkError(f"state roots differ from raw py-evm's for: {', '.join(bad)}")
     notes.append("block execution: state, transaction and receipt roots equal to raw py-evm's for every workload "
                  "(ours includes the durable LMDB commit; py-evm's runs on an in-memory AtomicDB)")
+
+
+# -- consensus primitives ----------------------------------------------------------------------
+
+def _run_consensus(name: str, quick: bool, rows: list[Row], report: dict) -> None:
+    """Run benchmarks/<name>.py's `run(quick)`; its rows carry their own anchors and targets."""
+    import importlib
+
+    say(f"\n[{name}] benchmarks/{name}.py ...")
+    module = importlib.import_module(name)
+    results = module.run(quick=quick)
+    report[name] = results
+    for r in results:
+        rows.append(Row(r["name"], r["unit"], float(r["ours"]), float(r["anchor"] or 0.0), r["anchor_name"],
+                        r.get("target", ""), r.get("verdict", "")))
 
 
 # -- JSON-RPC --------------------------------------------------------------------------------
@@ -265,7 +291,7 @@ def table(rows: list[Row]) -> str:
     head = f"{'benchmark':<{name_w}}  {'unit':<5} {'ours':>10} {'anchor':>10}  {'anchor is':<11} {'ours/anchor':>11}  {'target':<7} verdict"
     lines = [head, "-" * len(head)]
     for r in rows:
-        fmt = ",.2f" if r.unit == "ms" else ",.0f"
+        fmt = ",.0f" if r.ours >= 100 and r.unit not in ("ms", "s") else ",.3g" if r.ours < 10 else ",.2f"
         lines.append(f"{r.name:<{name_w}}  {r.unit:<5} {format(r.ours, fmt):>10} {format(r.anchor, fmt):>10}  "
                      f"{r.anchor_name:<11} {r.ratio:>10.2f}x  {r.target:<7} {r.verdict}")
     return "\n".join(lines)

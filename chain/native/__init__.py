@@ -1,0 +1,34 @@
+"""The optional native kernels (C sources here, built by `setup.py` into `chain._*_native`).
+
+Each kernel has a pure-Python/numpy fallback with identical results; `python -m chain.native`
+prints which kernels are built and which backend each module uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: native module -> the module that uses it (and exposes its choice as BACKEND)
+KERNELS = {
+    "chain._pot_native": "chain.pot",
+    "chain._pos_native": "chain.pos",
+    "chain._fr_native": "chain.erasure",
+    "chain._audit_native": "chain.farming",
+}
+
+
+def status() -> list[tuple[str, bool, str]]:
+    """(native module, built?, backend its user reports) for every kernel."""
+    rows = []
+    for native, user in KERNELS.items():
+        try:
+            importlib.import_module(native)
+            built = True
+        except ImportError:
+            built = False
+        try:
+            backend = str(getattr(importlib.import_module(user), "BACKEND", "?"))
+        except ImportError as exc:
+            backend = f"unavailable ({exc})"
+        rows.append((native, built, backend))
+    return rows
