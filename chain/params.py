@@ -138,8 +138,8 @@ class Params:
 
     @property
     def pos_proof_size(self) -> int:
-        """64 x-values of K bits each."""
-        return 64 * self.pos_k // 8
+        """64 x-values of K bits each; the shim table's proofs are always 160 bytes (spec §3)."""
+        return 160 if self.pos_shim else 64 * self.pos_k // 8
 
     @property
     def initial_solution_range(self) -> int:

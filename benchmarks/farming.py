@@ -1,0 +1,131 @@
+"""Farming speed (spec/consensus.md §5, §6): audit throughput and plotting throughput.
+
+    python benchmarks/farming.py [--quick]
+
+Rows (`run(quick)` returns them for benchmarks/run.py):
+
+* **Audit (1 core)**: keyed-BLAKE3 audit distances of random 32-byte chunks through
+  `chain.farming.audit_distances` (native kernel when built), one thread. Anchor: 1 M chunks/s
+  audits a 1 TiB farm (≈1,000 mainnet sectors × ≈1,000 chunks per audited s-bucket) within one
+  1 s slot. Target ≥ 1 M/s (stretch 2 M/s).
+* **Audit, numpy fallback**: the same through the pure numpy compression (reported).
+* **Plotting, dev preset**: `plot_sector` of a full DEV sector (K=16 PoS, real KZG pieces from
+  the archiver), sector bytes per second. Anchor: one DEV sector per second.
+* **Plotting, one mainnet-size record**: `encode_record` of one 1 MiB record at MAINNET
+  (K=20 table, 32768 → 65536 extension, 65536 proof look-ups). Anchor: one record per second
+  per core (the order of upstream's CPU plotter).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+
+MIB = 1 << 20
+
+
+def _best(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _row(name, unit, ours, anchor, anchor_name, target, ok=None):
+    verdict = "" if ok is None else ("PASS" if ok else "MISS")
+    return {"name": name, "unit": unit, "ours": ours, "anchor": anchor, "anchor_name": anchor_name,
+            "target": target, "verdict": verdict}
+
+
+def bench_audit(quick: bool) -> list[dict]:
+    from chain import farming
+
+    rng = np.random.default_rng(0)
+    n = 200_000 if quick else 2_000_000
+    chunks = rng.integers(0, 256, (n, 32), dtype=np.uint8).tobytes()
+    ssc, challenge = bytes(range(32)), bytes(range(32, 64))
+    rows = []
+    seconds = _best(lambda: farming.audit_distances(ssc, chunks, challenge), 3)
+    rate = n / seconds
+    rows.append(_row(f"Audit (1 core, {farming.BACKEND})", "chunk/s", rate, 1e6, "1 TiB/slot", ">=1M/s",
+                     rate >= 1e6))
+    m = n // 10
+    seconds = _best(lambda: farming.audit_distances(ssc, chunks[: 32 * m], challenge, "numpy"), 2)
+    rows.append(_row("Audit, numpy fallback", "chunk/s", m / seconds, 1e6, "1 TiB/slot", "", None))
+    return rows
+
+
+def bench_plot_dev(quick: bool) -> list[dict]:
+    from chain import archiving, farming
+    from chain.kzg import Kzg
+    from chain.params import DEV
+
+    kzg = Kzg.default()
+    archiver = archiving.Archiver(DEV, kzg)
+    rng = np.random.default_rng(1)
+    segments = []
+    while len(segments) < 2:
+        segments += archiver.add_block(rng.integers(0, 256, DEV.segment_size // 2, dtype=np.uint8).tobytes())
+    pieces = {}
+    for seg in segments:
+        for position, piece in enumerate(seg.pieces):
+            pieces[seg.segment_header.segment_index * DEV.num_pieces + position] = piece
+    pkh = farming.public_key_hash(b"\x01" * 32)
+    pieces_in_sector = DEV.max_pieces_in_sector
+    size = farming.sector_size(pieces_in_sector, DEV)
+    seconds = _best(lambda: farming.plot_sector(pkh, 0, len(segments), pieces_in_sector, pieces.__getitem__, DEV),
+                    1 if quick else 3)
+    return [_row("Plotting, dev preset", "MiB/s", size / MIB / seconds, size / MIB, "1 sector/s", "", None)]
+
+
+def bench_plot_mainnet_record(quick: bool) -> list[dict]:
+    from chain.farming.encoding import encode_record
+    from chain.params import MAINNET
+
+    rng = np.random.default_rng(2)
+    chunks = rng.integers(0, 256, (MAINNET.num_chunks, 32), dtype=np.uint8)
+    chunks[:, 0] = 0  # canonical scalars
+    record = chunks.tobytes()
+    seed = bytes(range(32))
+    seconds = _best(lambda: encode_record(record, seed, MAINNET), 1 if quick else 2)
+    return [_row("Plotting, one mainnet-size record", "MiB/s", MAINNET.record_size / MIB / seconds, 1.0,
+                 "1 record/s", "", None)]
+
+
+def run(quick: bool = False) -> list[dict]:
+    """Every farming row; a row whose dependencies are missing is reported as skipped."""
+    rows = []
+    for bench, needs in (
+        (bench_audit, ()),
+        (bench_plot_dev, ("chain.pos", "chain.erasure", "chain.kzg", "chain.archiving")),
+        (bench_plot_mainnet_record, ("chain.pos", "chain.erasure")),
+    ):
+        try:
+            for module in needs:
+                __import__(module)
+        except ImportError as exc:
+            rows.append(_row(f"{bench.__name__} (skipped: {exc})", "", 0.0, 0.0, "", "", None))
+            continue
+        rows.extend(bench(quick))
+    return rows
+
+
+def main(argv: list[str]) -> None:
+    quick = "--quick" in argv
+    rows = run(quick)
+    print(f"{'benchmark':<40} {'unit':<8} {'ours':>12} {'anchor':>10}  {'anchor is':<11} {'target':<8} verdict")
+    for r in rows:
+        print(f"{r['name']:<40} {r['unit']:<8} {r['ours']:>12,.2f} {r['anchor']:>10,.2f}  {r['anchor_name']:<11} "
+              f"{r['target']:<8} {r['verdict']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
