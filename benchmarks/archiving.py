@@ -18,6 +18,9 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import print_rows, row  # noqa: E402
 
 from chain import erasure, kzg as kzg_module  # noqa: E402
 from chain.archiving import Archiver, is_piece_valid  # noqa: E402
@@ -26,7 +29,7 @@ from chain.params import DEV, MAINNET  # noqa: E402
 
 #: Live Rust archiver, 2.1–2.4 s per segment (quoted); the midpoint is the numeric anchor.
 ANCHOR = 2.25
-ANCHOR_NAME = "live Rust archiver (subspace-archiving), 2.1–2.4 s quoted"
+ANCHOR_NAME = "Rust 2.1-2.4s"
 TARGET = 25.0
 
 STAGES = (
@@ -61,44 +64,27 @@ def run(quick: bool = False) -> list[dict]:
     t = time.perf_counter()
     valid = is_piece_valid(kzg, segment.pieces[1], segment.segment_header.segment_commitment, 1, params)
     verify = time.perf_counter() - t
-    name = "Archiving one mainnet segment (128 MiB)" if not quick else "Archiving one DEV segment (62 KiB, quick)"
-    rows = [
-        {
-            "name": name,
-            "unit": "s",
-            "ours": round(elapsed, 3),
-            "anchor": ANCHOR if not quick else None,
-            "anchor_name": ANCHOR_NAME if not quick else None,
-            "target": f"<= {TARGET:g} s" if not quick else "",
-            "verdict": ("meets target" if elapsed <= TARGET else "misses target") if not quick else "quick run (DEV size)",
-            "stages": {k: round(stages.get(k, 0.0), 3) for k in STAGES},
-            "backend": erasure.BACKEND,
-            "workers": kzg_module.WORKERS,
-        },
-        {
-            "name": "is_piece_valid, one piece" + (" (mainnet)" if not quick else " (DEV)"),
-            "unit": "s",
-            "ours": round(verify, 3),
-            "anchor": None,
-            "anchor_name": None,
-            "target": "",
-            "verdict": "valid" if valid else "INVALID",
-        },
-    ]
+    stage_times = {k: round(stages.get(k, 0.0), 3) for k in STAGES}
+    if quick:
+        first = row("Archiving one DEV segment (62 KiB, quick)", "s", elapsed, None, "", "", None,
+                    stages=stage_times, backend=erasure.BACKEND, workers=kzg_module.WORKERS)
+    else:
+        first = row("Archiving one mainnet segment (128 MiB)", "s", elapsed, ANCHOR, ANCHOR_NAME,
+                    f"<={TARGET:g}s", elapsed <= TARGET, stages=stage_times, backend=erasure.BACKEND,
+                    workers=kzg_module.WORKERS)
+    verified = row("is_piece_valid, one piece" + (" (DEV)" if quick else " (mainnet)"), "s", verify, None, "", "",
+                   None if valid else False)
+    rows = [first, verified]
     return rows
 
 
 def main(argv: list[str]) -> None:
-    quick = "--quick" in argv
-    rows = run(quick=quick)
-    print(f"{'benchmark':<45} {'ours':>10} {'anchor':>12}  target  verdict")
-    for row in rows:
-        anchor = f"{row['anchor']} {row['unit']}" if row["anchor"] else ""
-        print(f"{row['name']:<45} {row['ours']:>8} {row['unit']} {anchor:>12}  {row['target']}  {row['verdict']}")
-        if "stages" in row:
-            print(f"  Fr backend: {row['backend']}, worker threads: {row['workers']}")
-            for stage, seconds in row["stages"].items():
-                print(f"    {stage:<22} {seconds:>8.3f} s")
+    rows = run(quick="--quick" in argv)
+    print_rows(rows)
+    first = rows[0]
+    print(f"  stages (Fr backend {first['backend']}, {first['workers']} worker threads):")
+    for stage, seconds in first["stages"].items():
+        print(f"    {stage:<22} {seconds:>8.3f} s")
 
 
 if __name__ == "__main__":

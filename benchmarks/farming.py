@@ -19,30 +19,17 @@ Rows (`run(quick)` returns them for benchmarks/run.py):
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np
+import numpy as np  # noqa: E402
+
+from common import best_time, print_rows, row  # noqa: E402
 
 MIB = 1 << 20
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def _row(name, unit, ours, anchor, anchor_name, target, ok=None):
-    verdict = "" if ok is None else ("PASS" if ok else "MISS")
-    return {"name": name, "unit": unit, "ours": ours, "anchor": anchor, "anchor_name": anchor_name,
-            "target": target, "verdict": verdict}
 
 
 def bench_audit(quick: bool) -> list[dict]:
@@ -53,13 +40,13 @@ def bench_audit(quick: bool) -> list[dict]:
     chunks = rng.integers(0, 256, (n, 32), dtype=np.uint8).tobytes()
     ssc, challenge = bytes(range(32)), bytes(range(32, 64))
     rows = []
-    seconds = _best(lambda: farming.audit_distances(ssc, chunks, challenge), 3)
+    seconds = best_time(lambda: farming.audit_distances(ssc, chunks, challenge), 3)
     rate = n / seconds
-    rows.append(_row(f"Audit (1 core, {farming.BACKEND})", "chunk/s", rate, 1e6, "1 TiB/slot", ">=1M/s",
+    rows.append(row(f"Audit (1 core, {farming.BACKEND})", "chunk/s", rate, 1e6, "1 TiB/slot", ">=1M/s",
                      rate >= 1e6))
     m = n // 10
-    seconds = _best(lambda: farming.audit_distances(ssc, chunks[: 32 * m], challenge, "numpy"), 2)
-    rows.append(_row("Audit, numpy fallback", "chunk/s", m / seconds, 1e6, "1 TiB/slot", "", None))
+    seconds = best_time(lambda: farming.audit_distances(ssc, chunks[: 32 * m], challenge, "numpy"), 2)
+    rows.append(row("Audit, numpy fallback", "chunk/s", m / seconds, 1e6, "1 TiB/slot", "", None))
     return rows
 
 
@@ -81,9 +68,9 @@ def bench_plot_dev(quick: bool) -> list[dict]:
     pkh = farming.public_key_hash(b"\x01" * 32)
     pieces_in_sector = DEV.max_pieces_in_sector
     size = farming.sector_size(pieces_in_sector, DEV)
-    seconds = _best(lambda: farming.plot_sector(pkh, 0, len(segments), pieces_in_sector, pieces.__getitem__, DEV),
+    seconds = best_time(lambda: farming.plot_sector(pkh, 0, len(segments), pieces_in_sector, pieces.__getitem__, DEV),
                     1 if quick else 3)
-    return [_row("Plotting, dev preset", "MiB/s", size / MIB / seconds, size / MIB, "1 sector/s", "", None)]
+    return [row("Plotting, dev preset", "MiB/s", size / MIB / seconds, size / MIB, "1 sector/s", "", None)]
 
 
 def bench_plot_mainnet_record(quick: bool) -> list[dict]:
@@ -95,8 +82,8 @@ def bench_plot_mainnet_record(quick: bool) -> list[dict]:
     chunks[:, 0] = 0  # canonical scalars
     record = chunks.tobytes()
     seed = bytes(range(32))
-    seconds = _best(lambda: encode_record(record, seed, MAINNET), 1 if quick else 2)
-    return [_row("Plotting, one mainnet-size record", "MiB/s", MAINNET.record_size / MIB / seconds, 1.0,
+    seconds = best_time(lambda: encode_record(record, seed, MAINNET), 1 if quick else 2)
+    return [row("Plotting, one mainnet-size record", "MiB/s", MAINNET.record_size / MIB / seconds, 1.0,
                  "1 record/s", "", None)]
 
 
@@ -112,19 +99,14 @@ def run(quick: bool = False) -> list[dict]:
             for module in needs:
                 __import__(module)
         except ImportError as exc:
-            rows.append(_row(f"{bench.__name__} (skipped: {exc})", "", 0.0, 0.0, "", "", None))
+            rows.append(row(f"{bench.__name__} (skipped: {exc})", "", 0.0, 0.0, "", "", None))
             continue
         rows.extend(bench(quick))
     return rows
 
 
 def main(argv: list[str]) -> None:
-    quick = "--quick" in argv
-    rows = run(quick)
-    print(f"{'benchmark':<40} {'unit':<8} {'ours':>12} {'anchor':>10}  {'anchor is':<11} {'target':<8} verdict")
-    for r in rows:
-        print(f"{r['name']:<40} {r['unit']:<8} {r['ours']:>12,.2f} {r['anchor']:>10,.2f}  {r['anchor_name']:<11} "
-              f"{r['target']:<8} {r['verdict']}")
+    print_rows(run("--quick" in argv))
 
 
 if __name__ == "__main__":

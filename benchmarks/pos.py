@@ -15,49 +15,17 @@ Rows (`run(quick)` returns them for benchmarks/run.py):
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import OneCore, best_time, print_rows, row  # noqa: E402
 
 SEED = bytes.fromhex("23023404333717545b0a6f0c0dde9710e4d3fe2d5cc6cc0a090a0b818bab0f17")
 RUST_K20 = 0.15  # midpoint of the quoted 0.13-0.18 s
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def _row(name, unit, ours, anchor, anchor_name, target, ok=None):
-    verdict = "" if ok is None else ("PASS" if ok else "MISS")
-    return {"name": name, "unit": unit, "ours": ours, "anchor": anchor, "anchor_name": anchor_name,
-            "target": target, "verdict": verdict}
-
-
-class _OneCore:
-    """Pin this process to one CPU for the duration (where the OS allows it)."""
-
-    def __enter__(self):
-        self.saved = None
-        if hasattr(os, "sched_setaffinity"):
-            try:
-                self.saved = os.sched_getaffinity(0)
-                os.sched_setaffinity(0, {max(self.saved)})
-            except OSError:
-                self.saved = None
-        return self
-
-    def __exit__(self, *exc):
-        if self.saved is not None:
-            os.sched_setaffinity(0, self.saved)
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -66,27 +34,22 @@ def run(quick: bool = False) -> list[dict]:
 
     backend = pos.BACKEND
     rows = []
-    with _OneCore():
+    with OneCore():
         table = pos.generate_table(SEED, 20)  # warm-up (and the table for the look-ups)
-        k20 = _best(lambda: pos.generate_table(SEED, 20), 1 if quick else 3)
-        rows.append(_row(f"PoS table K=20 (1 core, {backend})", "s", k20, RUST_K20, "Rust 0.13-0.18s",
+        k20 = best_time(lambda: pos.generate_table(SEED, 20), 1 if quick else 3)
+        rows.append(row(f"PoS table K=20 (1 core, {backend})", "s", k20, RUST_K20, "Rust 0.13-0.18s",
                          "<=2s", k20 <= 2.0))
-        k16 = _best(lambda: pos.generate_table(SEED, 16), 2 if quick else 5)
-        rows.append(_row(f"PoS table K=16 ({backend})", "s", k16, None, "", "<=0.15s", k16 <= 0.15))
-        lookups = _best(lambda: table.find_proofs(range(65536)), 1 if quick else 3)
-        rows.append(_row("find_proofs 65536 challenges (K=20)", "s", lookups, None, "", "", None))
-    fallback = _best(lambda: pos.generate_table(SEED, 16, backend="numpy"), 1)
-    rows.append(_row("PoS table K=16 (numpy fallback)", "s", fallback, None, "", "", None))
+        k16 = best_time(lambda: pos.generate_table(SEED, 16), 2 if quick else 5)
+        rows.append(row(f"PoS table K=16 ({backend})", "s", k16, None, "", "<=0.15s", k16 <= 0.15))
+        lookups = best_time(lambda: table.find_proofs(range(65536)), 1 if quick else 3)
+        rows.append(row("find_proofs 65536 challenges (K=20)", "s", lookups, None, "", "", None))
+    fallback = best_time(lambda: pos.generate_table(SEED, 16, backend="numpy"), 1)
+    rows.append(row("PoS table K=16 (numpy fallback)", "s", fallback, None, "", "", None))
     return rows
 
 
 def main(argv: list[str]) -> None:
-    rows = run("--quick" in argv)
-    print(f"{'benchmark':<40} {'unit':<5} {'ours':>9} {'anchor':>8}  {'anchor is':<16} {'target':<8} verdict")
-    for r in rows:
-        anchor = f"{r['anchor']:>8.3f}" if r["anchor"] is not None else f"{'':>8}"
-        print(f"{r['name']:<40} {r['unit']:<5} {r['ours']:>9.3f} {anchor}  {r['anchor_name']:<16} "
-              f"{r['target']:<8} {r['verdict']}")
+    print_rows(run("--quick" in argv))
 
 
 if __name__ == "__main__":

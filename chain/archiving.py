@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from blake3 import blake3
 
+from chain import chacha
 from chain.erasure import extend_records, recover_records
 from chain.kzg import (
     G1_SIZE,
@@ -389,53 +390,12 @@ def _split_pieces(buf: bytearray, params: Params) -> list[bytes]:
 # --------------------------------------------------------------------------- genesis
 
 
-_CHACHA_CONSTANTS = np.frombuffer(b"expand 32-byte k", dtype="<u4")
-
-
 def chacha_keystream(key: bytes, length: int, rounds: int = 8) -> bytes:
-    """The ChaCha keystream for a 32-byte key, zero nonce, block counter from 0 (rand_chacha's
-    `ChaCha8Rng::from_seed` output with rounds=8); vectorised over blocks with numpy."""
+    """rand_chacha's `ChaCha8Rng::from_seed(key)` output (rounds=8): the ChaCha keystream for a
+    32-byte key, zero nonce, block counter from 0 (spec §4 "Genesis")."""
     if len(key) != 32:
         raise ArchivingError(f"ChaCha key must be 32 bytes, got {len(key)}")
-    key_words = np.frombuffer(key, dtype="<u4")
-    blocks = -(-length // 64)
-    out = []
-    batch = 1 << 16
-    for start in range(0, blocks, batch):
-        count = min(batch, blocks - start)
-        counter = np.arange(start, start + count, dtype=np.uint64)
-        x = [np.full(count, c, dtype=np.uint32) for c in _CHACHA_CONSTANTS]
-        x += [np.full(count, k, dtype=np.uint32) for k in key_words]
-        x += [(counter & 0xFFFFFFFF).astype(np.uint32), (counter >> np.uint64(32)).astype(np.uint32)]
-        x += [np.zeros(count, dtype=np.uint32), np.zeros(count, dtype=np.uint32)]
-        initial = [w.copy() for w in x]
-
-        def quarter(a, b, c, d):
-            x[a] += x[b]
-            x[d] ^= x[a]
-            x[d] = (x[d] << np.uint32(16)) | (x[d] >> np.uint32(16))
-            x[c] += x[d]
-            x[b] ^= x[c]
-            x[b] = (x[b] << np.uint32(12)) | (x[b] >> np.uint32(20))
-            x[a] += x[b]
-            x[d] ^= x[a]
-            x[d] = (x[d] << np.uint32(8)) | (x[d] >> np.uint32(24))
-            x[c] += x[d]
-            x[b] ^= x[c]
-            x[b] = (x[b] << np.uint32(7)) | (x[b] >> np.uint32(25))
-
-        for _ in range(rounds // 2):
-            quarter(0, 4, 8, 12)
-            quarter(1, 5, 9, 13)
-            quarter(2, 6, 10, 14)
-            quarter(3, 7, 11, 15)
-            quarter(0, 5, 10, 15)
-            quarter(1, 6, 11, 12)
-            quarter(2, 7, 8, 13)
-            quarter(3, 4, 9, 14)
-        words = np.stack([x[i] + initial[i] for i in range(16)], axis=1).astype("<u4")
-        out.append(words.tobytes())
-    return b"".join(out)[:length]
+    return chacha.keystream(key, length, rounds)
 
 
 def pad_genesis_block(encoded_block: bytes, state_root: bytes, params: Params) -> bytes:

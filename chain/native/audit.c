@@ -19,25 +19,11 @@
 
 /* Distance of one 32-byte chunk; `cv` is the key as 8 words. */
 static inline uint64_t audit_distance(const uint32_t cv[8], const uint8_t *chunk, uint64_t g) {
-    uint32_t m[16], v[16];
+    uint32_t m[16], out[8];
     for (int i = 0; i < 8; i++) m[i] = b3_load32(chunk + 4 * i);
     for (int i = 8; i < 16; i++) m[i] = 0;
-    for (int i = 0; i < 8; i++) v[i] = cv[i];
-    v[8] = B3_IV[0]; v[9] = B3_IV[1]; v[10] = B3_IV[2]; v[11] = B3_IV[3];
-    v[12] = 0; v[13] = 0; v[14] = 32;
-    v[15] = B3_CHUNK_START | B3_CHUNK_END | B3_ROOT | B3_KEYED_HASH;
-    for (int r = 0; r < 7; r++) {
-        const uint8_t *s = B3_SCHEDULE[r];
-        B3_G(0, 4, 8, 12, m[s[0]], m[s[1]]);
-        B3_G(1, 5, 9, 13, m[s[2]], m[s[3]]);
-        B3_G(2, 6, 10, 14, m[s[4]], m[s[5]]);
-        B3_G(3, 7, 11, 15, m[s[6]], m[s[7]]);
-        B3_G(0, 5, 10, 15, m[s[8]], m[s[9]]);
-        B3_G(1, 6, 11, 12, m[s[10]], m[s[11]]);
-        B3_G(2, 7, 8, 13, m[s[12]], m[s[13]]);
-        B3_G(3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
-    uint64_t a = (uint64_t)(v[0] ^ v[8]) | ((uint64_t)(v[1] ^ v[9]) << 32);
+    b3_compress(cv, m, 32, B3_CHUNK_START | B3_CHUNK_END | B3_ROOT | B3_KEYED_HASH, out);
+    uint64_t a = (uint64_t)out[0] | ((uint64_t)out[1] << 32);
     uint64_t d1 = a - g, d2 = g - a;
     return d1 < d2 ? d1 : d2;
 }

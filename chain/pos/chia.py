@@ -11,9 +11,9 @@ length given to `is_proof_valid`: that is simply an invalid proof, so the answer
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import blake3
+
+from chain import chacha
 
 # --- Constants (spec §3 "Construction"; upstream chiapos/constants.rs) ---
 PARAM_EXT = 6
@@ -75,50 +75,9 @@ def metadata_bits(k: int, table: int) -> int:
 
 
 # --- f1 (spec §3 "f1(x)") ---
-def _rotl32(v: int, n: int) -> int:
-    return ((v << n) & _U32) | (v >> (32 - n))
-
-
-@lru_cache(maxsize=256)
-def chacha8_block(key: bytes, counter: int) -> bytes:
-    """One 64-byte ChaCha8 keystream block: 32-byte key, all-zero nonce, block `counter`.
-
-    The IETF (32-bit counter) and djb (64-bit counter) layouts agree for counters < 2^32 with a
-    zero nonce. 8 rounds = 4 double rounds.
-    """
-    state = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574]
-    state += [int.from_bytes(key[4 * i : 4 * i + 4], "little") for i in range(8)]
-    state += [counter & _U32, 0, 0, 0]
-    x = list(state)
-
-    def qr(a: int, b: int, c: int, d: int) -> None:
-        x[a] = (x[a] + x[b]) & _U32
-        x[d] = _rotl32(x[d] ^ x[a], 16)
-        x[c] = (x[c] + x[d]) & _U32
-        x[b] = _rotl32(x[b] ^ x[c], 12)
-        x[a] = (x[a] + x[b]) & _U32
-        x[d] = _rotl32(x[d] ^ x[a], 8)
-        x[c] = (x[c] + x[d]) & _U32
-        x[b] = _rotl32(x[b] ^ x[c], 7)
-
-    for _ in range(4):
-        qr(0, 4, 8, 12)
-        qr(1, 5, 9, 13)
-        qr(2, 6, 10, 14)
-        qr(3, 7, 11, 15)
-        qr(0, 5, 10, 15)
-        qr(1, 6, 11, 12)
-        qr(2, 7, 8, 13)
-        qr(3, 4, 9, 14)
-    return b"".join(((x[i] + state[i]) & _U32).to_bytes(4, "little") for i in range(16))
-
-
 def keystream_bytes(seed: bytes, offset: int, length: int) -> bytes:
-    """Bytes [offset, offset+length) of the f1 keystream (ChaCha8 keyed by the seed)."""
-    first, last = offset // 64, (offset + length - 1) // 64
-    stream = b"".join(chacha8_block(seed, block) for block in range(first, last + 1))
-    start = offset - 64 * first
-    return stream[start : start + length]
+    """Bytes [offset, offset+length) of the f1 keystream (ChaCha8 keyed by the seed, zero nonce)."""
+    return chacha.keystream_range(seed, offset, length, rounds=8)
 
 
 def f1(seed: bytes, x: int, k: int) -> int:

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from chain import chacha
 from chain.pos.chia import (
     PARAM_B,
     PARAM_BC,
@@ -131,40 +132,9 @@ def generate_table(seed: bytes, k: int, *, backend: str | None = None) -> Table:
 # ----------------------------------------------------------------------------------------------
 
 
-def _rotl(x: np.ndarray, n: int) -> np.ndarray:
-    return (x << np.uint32(n)) | (x >> np.uint32(32 - n))
-
-
 def chacha8_keystream_np(seed: bytes, num_blocks: int) -> np.ndarray:
     """ChaCha8 keystream blocks 0..num_blocks (key = seed, zero nonce) as uint8[64 * num_blocks]."""
-    key = np.frombuffer(seed, dtype="<u4").astype(np.uint32)
-    state = np.zeros((16, num_blocks), dtype=np.uint32)
-    state[:4] = np.array([0x61707865, 0x3320646E, 0x79622D32, 0x6B206574], dtype=np.uint32)[:, None]
-    state[4:12] = key[:, None]
-    state[12] = np.arange(num_blocks, dtype=np.uint32)
-    x = [row.copy() for row in state]
-
-    def qr(a: int, b: int, c: int, d: int) -> None:
-        x[a] += x[b]
-        x[d] = _rotl(x[d] ^ x[a], 16)
-        x[c] += x[d]
-        x[b] = _rotl(x[b] ^ x[c], 12)
-        x[a] += x[b]
-        x[d] = _rotl(x[d] ^ x[a], 8)
-        x[c] += x[d]
-        x[b] = _rotl(x[b] ^ x[c], 7)
-
-    for _ in range(4):
-        qr(0, 4, 8, 12)
-        qr(1, 5, 9, 13)
-        qr(2, 6, 10, 14)
-        qr(3, 7, 11, 15)
-        qr(0, 5, 10, 15)
-        qr(1, 6, 11, 12)
-        qr(2, 7, 8, 13)
-        qr(3, 4, 9, 14)
-    out = np.stack(x) + state
-    return np.ascontiguousarray(out.T).astype("<u4").view(np.uint8).reshape(-1)
+    return chacha.keystream_blocks(seed, 0, num_blocks, rounds=8)
 
 
 def f1_all_np(seed: bytes, k: int) -> np.ndarray:
