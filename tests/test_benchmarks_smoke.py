@@ -34,3 +34,23 @@ def test_block_execution_quick_prints_table_and_roots_match(tmp_path):
         assert len(r["state_root_ours"]) == 66
         assert r["transactions"] > 0 and r["gas_used"] >= 21_000 * r["transactions"]
         assert r["ours_tx_per_s"] > 0 and r["raw_tx_per_s"] > 0
+
+
+def test_consensus_benchmarks_quick_print_every_row(tmp_path):
+    """`benchmarks/run.py --quick --only pot/pos/archiving/farming` runs each consensus benchmark
+    and puts its rows in the final table and the JSON report (figures not asserted)."""
+    out_json = tmp_path / "consensus.json"
+    args = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out_json)]
+    for name in ("pot", "pos", "archiving", "farming"):
+        args += ["--only", name]
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out_json.read_text())
+    names = [r["name"] for r in report["rows"]]
+    for expected in ("PoT prove", "PoS table K=20", "PoS table K=16", "Archiving one DEV segment",
+                     "Audit (1 core", "Plotting, dev preset", "Plotting, one mainnet-size record"):
+        assert any(n.startswith(expected) for n in names), (expected, names)
+        assert expected.split(" (")[0] in proc.stdout
+    for r in report["rows"]:
+        assert r["ours"] > 0, r
+        assert r["verdict"] in ("PASS", "MISS", ""), r
