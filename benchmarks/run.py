@@ -292,8 +292,10 @@ def table(rows: list[Row]) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         fmt = ",.0f" if r.ours >= 100 and r.unit not in ("ms", "s") else ",.3g" if r.ours < 10 else ",.2f"
-        lines.append(f"{r.name:<{name_w}}  {r.unit:<5} {format(r.ours, fmt):>10} {format(r.anchor, fmt):>10}  "
-                     f"{r.anchor_name:<11} {r.ratio:>10.2f}x  {r.target:<7} {r.verdict}")
+        anchor = format(r.anchor, fmt) if r.anchor else "-"
+        ratio = f"{r.ratio:>10.2f}x" if r.anchor else f"{'-':>11}"
+        lines.append(f"{r.name:<{name_w}}  {r.unit:<5} {format(r.ours, fmt):>10} {anchor:>10}  "
+                     f"{r.anchor_name:<11} {ratio}  {r.target:<7} {r.verdict}")
     return "\n".join(lines)
 
 
