@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from blake3 import blake3
 
-from chain import chacha
+from chain import chacha, scale
 from chain.erasure import extend_records, recover_records
 from chain.kzg import (
     G1_SIZE,
@@ -39,6 +39,7 @@ from chain.kzg import (
     thread_pool,
 )
 from chain.params import Params
+from chain.scale import ScaleError, compact_len, encode_compact
 
 # --------------------------------------------------------------------------- errors
 
@@ -62,46 +63,12 @@ class ReconstructionError(ArchivingError):
 # --------------------------------------------------------------------------- SCALE helpers
 
 
-def encode_compact(value: int) -> bytes:
-    """SCALE `Compact<u*>`."""
-    if value < 0:
-        raise ArchivingError(f"compact integers are unsigned, got {value}")
-    if value < 1 << 6:
-        return bytes([value << 2])
-    if value < 1 << 14:
-        return ((value << 2) | 1).to_bytes(2, "little")
-    if value < 1 << 30:
-        return ((value << 2) | 2).to_bytes(4, "little")
-    size = (value.bit_length() + 7) // 8
-    return bytes([((size - 4) << 2) | 3]) + value.to_bytes(size, "little")
-
-
-def compact_len(value: int) -> int:
-    if value < 1 << 6:
-        return 1
-    if value < 1 << 14:
-        return 2
-    if value < 1 << 30:
-        return 4
-    return 1 + (value.bit_length() + 7) // 8
-
-
 def decode_compact(data, offset: int) -> tuple[int, int]:
-    """(value, offset after it)."""
-    if offset >= len(data):
-        raise InvalidSegment(f"compact integer at offset {offset}: end of input")
-    mode = data[offset] & 3
-    if mode == 0:
-        return data[offset] >> 2, offset + 1
-    if mode in (1, 2):
-        size = 2 if mode == 1 else 4
-        if offset + size > len(data):
-            raise InvalidSegment(f"compact integer at offset {offset}: end of input")
-        return int.from_bytes(data[offset : offset + size], "little") >> 2, offset + size
-    size = (data[offset] >> 2) + 4
-    if offset + 1 + size > len(data):
-        raise InvalidSegment(f"compact integer at offset {offset}: end of input")
-    return int.from_bytes(data[offset + 1 : offset + 1 + size], "little"), offset + 1 + size
+    """(value, offset after it); a malformed compact integer is an `InvalidSegment`."""
+    try:
+        return scale.decode_compact(data, offset)
+    except ScaleError as exc:
+        raise InvalidSegment(str(exc)) from None
 
 
 def _read(data, offset: int, size: int, what: str, error=InvalidSegmentHeader) -> bytes:
