@@ -57,6 +57,23 @@ def test_block_of_many_transactions_from_one_sender(tmp_path):
     assert chain.state_at(chain.head()).get_nonce(to_canonical_address(ALICE)) == 50
 
 
+def test_trace_and_prev_randao_for_consensus_driven_blocks(tmp_path):
+    """build_block(trace=True) records the state root after pre-processing and after each
+    transaction; prev_randao becomes the header's mixHash; the block re-imports elsewhere."""
+    chain = DomainChain.create(tmp_path / "d", dev_genesis())
+    txs = [transfer(chain, n) for n in range(3)]
+    built = chain.build_block(txs, timestamp=chain.head().timestamp + 1, prev_randao=b"\x42" * 32, trace=True)
+    assert built.block.header.mix_hash == b"\x42" * 32
+    assert len(built.trace) == 3 + 2 and built.trace[-1] == built.block.header.state_root
+    assert len(set(built.trace[:4])) == 4  # each transfer changes the state
+    untraced = DomainChain.create(tmp_path / "e", dev_genesis())
+    again = untraced.build_block(txs, timestamp=built.block.header.timestamp, prev_randao=b"\x42" * 32)
+    assert again.block.hash == built.block.hash and again.trace == []
+    replica = DomainChain.create(tmp_path / "f", dev_genesis())
+    replica.import_block(built.block)
+    assert replica.head().hash == built.block.hash
+
+
 def test_invalid_transactions_are_dropped_and_oversize_deferred(tmp_path):
     chain = DomainChain.create(tmp_path / "d", dev_genesis(gas_limit=50_000))
     good, gap, too_big = transfer(chain, 0), transfer(chain, 5), transfer(chain, 1)

@@ -99,6 +99,9 @@ class BuiltBlock:
     dropped: list[tuple[SignedTransactionAPI, str]] = field(default_factory=list)
     #: transactions that did not fit in this block's gas limit; they stay pending
     deferred: list[SignedTransactionAPI] = field(default_factory=list)
+    #: with `build_block(trace=True)`: the execution trace (spec domains.md §2.5), the state
+    #: root after the block's pre-processing, after each included transaction, and the final one
+    trace: list[bytes] = field(default_factory=list)
 
 
 class DomainChain:
@@ -295,12 +298,17 @@ class DomainChain:
 
     def build_block(self, transactions: Sequence[SignedTransactionAPI], *, timestamp: int,
                     coinbase: bytes = constants.ZERO_ADDRESS, gas_limit: int | None = None,
-                    extra_data: bytes = b"") -> BuiltBlock:
+                    extra_data: bytes = b"", prev_randao: bytes | None = None,
+                    trace: bool = False) -> BuiltBlock:
         """Execute `transactions` in order on the head and seal them as the next block.
 
         One batch: the state is persisted once for the whole block, then the block is
         committed in one durable store transaction. A transaction that does not fit in the
         remaining gas is deferred; one that is invalid against the state is dropped.
+        `prev_randao` sets the header's mixHash (PREVRANDAO): a consensus-driven domain block
+        takes the consensus randomness there (domains.md §2.4). `trace` records the state root
+        after pre-processing and after each transaction (`BuiltBlock.trace`), which costs a
+        state-root computation per transaction.
         """
         with self._write_lock:
             parent = self.head()
@@ -310,10 +318,11 @@ class DomainChain:
             chain_class = self._configure_chain_class(resolved)
             chain = chain_class(db)
             vm_class = chain_class.get_vm_class_for_block_number(parent.block_number + 1)
+            header_fields = {} if prev_randao is None else {"mix_hash": bytes(prev_randao)}
             header = vm_class.create_header_from_parent(
                 parent, timestamp=timestamp, coinbase=coinbase,
                 gas_limit=gas_limit if gas_limit is not None else child_gas_limit(parent, resolved[-1][1]),
-                extra_data=extra_data)
+                extra_data=extra_data, **header_fields)
             vm = chain.get_vm(header)
             base_block = vm.get_block()
             vm.block_preprocessing(base_block)
@@ -323,6 +332,8 @@ class DomainChain:
             computations: list[ComputationAPI] = []
             result = BuiltBlock(block=None, receipts=(), computations=())  # type: ignore[arg-type]
             current = vm.get_header()
+            if trace:
+                result.trace.append(vm.state.make_state_root())
             for tx in transactions:
                 if current.gas_used + tx.gas > current.gas_limit:
                     result.deferred.append(tx)
@@ -341,10 +352,14 @@ class DomainChain:
                 included.append(tx)
                 receipts.append(receipt)
                 computations.append(computation)
+                if trace:
+                    result.trace.append(vm.state.make_state_root())
 
             filled = vm.set_block_transactions_and_withdrawals(base_block, current, included, receipts)
             filled = vm.block_postprocessing(filled)
             sealed = vm.mine_block(filled).block
+            if trace:
+                result.trace.append(sealed.header.state_root)
             # Chain.persist_block would re-read every new canonical block back from the
             # store; validating and persisting directly keeps block sealing one pass.
             chain.validate_block(sealed)

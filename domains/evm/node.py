@@ -108,19 +108,21 @@ class DomainNode:
     # -- block production ---------------------------------------------------------------------
 
     def produce_block(self, timestamp: int | None = None,
-                      transactions: list[SignedTransactionAPI] | None = None) -> BuiltBlock:
+                      transactions: list[SignedTransactionAPI] | None = None, *,
+                      prev_randao: bytes | None = None, trace: bool = False) -> BuiltBlock:
         """Seal the next block, commit it, tell listeners.
 
         The block carries `transactions` in the given order when a driver supplies them (the
         consensus chain: the transactions of the bundles in a consensus block), otherwise
-        every pending transaction of the pool in block order."""
+        every pending transaction of the pool in block order. `prev_randao` and `trace` are
+        `DomainChain.build_block`'s (the consensus randomness; the execution trace)."""
         with self._produce_lock:
             if transactions is None:
                 # The pool's view already holds the next block's base fee and the head state.
                 view = self.pool_view()
                 transactions = self.pool.select(view.base_fee, view.nonce_of)
             built = self.chain.build_block(transactions, timestamp=timestamp or int(time.time()),
-                                           coinbase=self.coinbase)
+                                           coinbase=self.coinbase, prev_randao=prev_randao, trace=trace)
             for tx, reason in built.dropped:
                 log.info("dropped transaction %s: %s", tx.hash.hex(), reason)
             # The view of the new head serves the pruning and then the next admissions.
