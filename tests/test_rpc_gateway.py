@@ -155,7 +155,15 @@ NOT_SERVED = {
     "eth_simulateV1": "multi-block simulation is not implemented (see the gateway's report)",
 }
 #: Spec methods whose only meaningful answer on a domain is an error.
-ERROR_ANSWERS = {"eth_getBlockAccessList": -32001, "debug_getRawBlockAccessList": -32001}
+CONSENSUS_CALLS = {
+    "chain_getBlockHash": [0], "chain_getHeader": [], "chain_getBlock": [], "chain_subscribeNewHeads": [],
+    "chain_unsubscribeNewHeads": ["0x1"], "author_submitExtrinsic": ["0x00"], "system_chain": [],
+    "system_health": [], "subspace_getFarmerAppInfo": [], "subspace_lastSegmentHeaders": [1],
+    "subspace_segmentHeaders": [[0]], "subspace_piece": [0], "subspace_potInfo": [],
+    "subspace_solutionRanges": [], "subspace_subscribeSlotInfo": [], "subspace_unsubscribeSlotInfo": ["0x1"],
+}
+ERROR_ANSWERS = {"eth_getBlockAccessList": -32001, "debug_getRawBlockAccessList": -32001,
+                 **{method: -32601 for method in CONSENSUS_CALLS}}
 
 
 def example_calls(env: Env) -> dict[str, list]:
@@ -207,6 +215,9 @@ def example_calls(env: Env) -> dict[str, list]:
         "debug_traceBlockByNumber": ["0x2", {"tracer": "callTracer"}],
         "debug_traceBlockByHash": [block1],
         "debug_traceCall": [call, "latest", {"tracer": "callTracer"}],
+        # the consensus chain's methods: this gateway serves a domain alone, so each is -32601
+        # (tests/test_consensus_rpc.py serves them beside a consensus node)
+        **{method: params for method, params in CONSENSUS_CALLS.items()},
     }
 
 

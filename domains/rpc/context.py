@@ -41,16 +41,20 @@ class Gateway:
     """One gateway over one node (see the module docstring)."""
 
     def __init__(self, node: DomainNode, config: GatewayConfig, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, consensus: Any = None) -> None:
         from domains.rpc.methods import all_methods
 
         self.node = node
+        #: the consensus node beside the domain (`chain.node.ConsensusNode`), or None
+        self.consensus = consensus
         self.chain: DomainChain = node.chain
         self.config = config
         self.filters = FilterRegistry(node, timeout=config.filter_timeout,
                                       block_range_limit=config.logs_block_range_limit,
                                       result_limit=config.logs_result_limit, clock=clock)
         self.subscriptions = SubscriptionHub(node)
+        if consensus is not None:
+            self.subscriptions.attach_consensus(consensus)
         self.dispatcher = Dispatcher(all_methods(), max_batch=config.max_batch)
 
     def handle(self, payload: Any, connection: Any = None) -> Any:

@@ -54,16 +54,17 @@ def build_app(node: DomainNode, *, dev_signer: bool = False, cors_origins=("*",)
               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_batch: int = 1000,
               filter_timeout: float = 300.0, logs_block_range_limit: int = 10_000,
               logs_result_limit: int = 10_000, workers: int = DEFAULT_WORKERS,
-              clock: Callable[[], float] = time.monotonic) -> FastAPI:
+              clock: Callable[[], float] = time.monotonic, consensus: Any = None) -> FastAPI:
     """The gateway app for `node` (see the module docstring).
 
     `dev_signer` enables eth_sendTransaction / eth_sign / eth_signTransaction and
-    eth_accounts with `node.dev_keys`; `clock` times filter expiry (injectable for tests)."""
+    eth_accounts with `node.dev_keys`; `clock` times filter expiry (injectable for tests);
+    `consensus` is the consensus node whose `chain_*` / `subspace_*` methods the gateway serves."""
     config = GatewayConfig(dev_signer=dev_signer, cors_origins=tuple(cors_origins),
                            max_body_bytes=max_body_bytes, max_batch=max_batch,
                            filter_timeout=filter_timeout, logs_block_range_limit=logs_block_range_limit,
                            logs_result_limit=logs_result_limit)
-    gateway = Gateway(node, config, clock=clock)
+    gateway = Gateway(node, config, clock=clock, consensus=consensus)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc")
 
     @asynccontextmanager

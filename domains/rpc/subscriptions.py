@@ -8,7 +8,8 @@ Kinds:
   transaction object when the second parameter is `true` (geth's full-transaction mode).
 
 Notifications are `{"jsonrpc": "2.0", "method": "eth_subscription", "params":
-{"subscription": <id>, "result": <payload>}}`. They are produced on the thread that committed
+{"subscription": <id>, "result": <payload>}}` (with the consensus chain beside the domain, also
+`chain_newHead` and `subspace_slot_info` under their own method names). They are produced on the thread that committed
 the block or admitted the transaction and handed to the connection's `notify`, which must be
 thread-safe (the WebSocket transport queues them onto its event loop).
 
@@ -46,6 +47,9 @@ class Subscription:
     criteria: LogCriteria | None = None
     full_transactions: bool = False
     active: bool = False
+    #: the notification's method name: `eth_subscription`, or a consensus subscription's
+    #: (`chain_newHead`, `subspace_slot_info`; see `domains.rpc.methods.consensus`)
+    method: str = "eth_subscription"
 
     @property
     def hex_id(self) -> str:
@@ -53,7 +57,7 @@ class Subscription:
 
     def send(self, result: Any) -> None:
         if self.active:
-            self.connection.notify({"jsonrpc": "2.0", "method": "eth_subscription",
+            self.connection.notify({"jsonrpc": "2.0", "method": self.method,
                                     "params": {"subscription": self.hex_id, "result": result}})
 
 
@@ -68,14 +72,14 @@ class SubscriptionHub:
         node.on_pending_transaction(self._on_pending_transaction)
 
     def subscribe(self, connection: Connection, kind: str, *, criteria: LogCriteria | None = None,
-                  full_transactions: bool = False) -> Subscription:
+                  full_transactions: bool = False, method: str = "eth_subscription") -> Subscription:
         """A new, inactive subscription (see the module docstring)."""
         with self._lock:
             sub_id = new_id()
             while sub_id in self._subscriptions:
                 sub_id = new_id()
             sub = Subscription(id=sub_id, kind=kind, connection=connection, criteria=criteria,
-                               full_transactions=full_transactions)
+                               full_transactions=full_transactions, method=method)
             self._subscriptions[sub_id] = sub
         return sub
 
@@ -103,7 +107,34 @@ class SubscriptionHub:
         with self._lock:
             return [s for s in self._subscriptions.values() if s.kind == kind and s.active]
 
+    def attach_consensus(self, consensus) -> None:
+        """Feed `chain_newHead` and `subspace_slot_info` subscriptions from a consensus node."""
+        consensus.on_block_imported(lambda block, is_new_best: self._on_consensus_block(block, is_new_best))
+        consensus.on_slot(lambda info: self._on_slot(consensus, info))
+
     # -- node events (called on the producer / submitter threads) -----------------------------
+
+    def _on_consensus_block(self, signed, is_new_best: bool) -> None:
+        if self.closed or not is_new_best:
+            return
+        subs = self._snapshot("chain_newHead")
+        if subs:
+            from domains.rpc.methods.consensus import format_header
+
+            header = format_header(signed.block.header)
+            for sub in subs:
+                sub.send(header)
+
+    def _on_slot(self, consensus, info) -> None:
+        if self.closed:
+            return
+        subs = self._snapshot("subspace_slot_info")
+        if subs:
+            from domains.rpc.methods.consensus import format_slot_info
+
+            payload = format_slot_info(consensus, info)
+            for sub in subs:
+                sub.send(payload)
 
     def _on_block(self, event: NewBlock) -> None:
         if self.closed:

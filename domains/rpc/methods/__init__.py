@@ -8,7 +8,8 @@
 - `eth_transactions`: eth_sendRawTransaction and the dev signer's methods;
 - `eth_filters`: eth_getLogs, polling filters, WebSocket subscriptions;
 - `debug`: raw RLP getters and tracing; `txpool`: pool inspection;
-- `web3`: `web3_*` and `net_*`.
+- `web3`: `web3_*` and `net_*`;
+- `consensus`: the consensus chain's `chain_*`, `author_*`, `system_*` and `subspace_*`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from domains.rpc.dispatch import Method, MethodTable
 def all_methods() -> dict[str, Method]:
     """Every method of the gateway, by name."""
     from domains.rpc.methods import (
+        consensus,
         debug,
         eth_chain,
         eth_execution,
@@ -31,5 +33,6 @@ def all_methods() -> dict[str, Method]:
         web3,
     )
 
-    modules = (eth_chain, eth_state, eth_fees, eth_execution, eth_simulate, eth_transactions, eth_filters, debug, txpool, web3)
+    modules = (eth_chain, eth_state, eth_fees, eth_execution, eth_simulate, eth_transactions, eth_filters, debug, txpool,
+               web3, consensus)
     return MethodTable().merge(module.table for module in modules).methods
