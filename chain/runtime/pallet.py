@@ -9,6 +9,15 @@ in the consensus runtime (ARCHITECTURE.md: imports only point down, so `chain/` 
 A pallet owns the storage under its own prefix, reacts to block initialisation and
 finalisation, dispatches its calls, and may provide inherent calls (the unsigned calls a block
 author must include, such as the timestamp or segment headers).
+
+Optional members the runtime (`chain/runtime/executive.py`) looks for:
+- `inherent_calls`: call indices that may be dispatched as inherents;
+- `mandatory_inherent_calls`: call indices that must appear exactly once per block;
+- `create_inherents(ctx) -> list[Call]`: the inherents a block author adds for this pallet.
+
+The `Storage` a pallet receives from the runtime also offers `deposit_event(name, **fields)`,
+`deposit_log(log)` (a consensus log for the header), `of(pallet_name)` (another pallet's
+storage) and `balances` (transfers, withdrawals and deposits on the balances pallet).
 """
 
 from __future__ import annotations
