@@ -176,11 +176,15 @@ def unsubscribe_new_heads(ctx: Context, sub_id: Any) -> bool:
 @table.method("author_submitExtrinsic", Param("extrinsic", data))
 def submit_extrinsic(ctx: Context, extrinsic: bytes) -> str:
     """Validate a signed extrinsic against the best state and pool it; its hash."""
+    from chain.runtime.errors import InvalidExtrinsic
+
     node = consensus_of(ctx)
     try:
         return fmt.hexbytes(node.submit_extrinsic(extrinsic))
-    except (ValueError, LookupError) as exc:  # the runtime's typed refusals are ValueErrors
-        raise RpcError(f"Invalid Transaction: {exc}", code=INVALID_EXTRINSIC) from None
+    except (InvalidExtrinsic, ValueError) as exc:  # the runtime's typed refusals
+        raise RpcError(f"Invalid Transaction: {type(exc).__name__}: {exc}", code=INVALID_EXTRINSIC) from None
+    except OverflowError as exc:  # the pool is full
+        raise RpcError(f"Pool is full: {exc}", code=INVALID_EXTRINSIC + 4) from None
 
 
 @table.method("system_chain")
