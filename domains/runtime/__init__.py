@@ -1,0 +1,30 @@
+"""The consensus-side domains pallet (spec/domains.md §1-§2): see `domains.runtime.pallet`."""
+
+from domains.runtime.params import DEV, MAINNET, TEST, DomainConfig, DomainParams, calculate_max_bundle_weight_and_size
+from domains.runtime.pallet import (
+    DOMAINS_PALLET_INDEX,
+    PALLET_NAME,
+    SUBMIT_BUNDLE,
+    BlockTreeNode,
+    BundleDigest,
+    DomainsPallet,
+    GenesisDomain,
+    GenesisOperator,
+    OperatorInfo,
+    block_tree_node,
+    bundle_of_call,
+    bundles_from_calls,
+    consensus_block_hash,
+    domain_config,
+    encode_call,
+    execution_inbox,
+    genesis_config,
+    head_domain_number,
+    head_receipt_number,
+    latest_confirmed_receipt,
+    operator_info,
+    receipt_hash_at,
+    submit_bundle_call,
+    submit_bundle_call_bytes,
+    successful_bundles,
+)
