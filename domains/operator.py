@@ -89,6 +89,12 @@ RECEIPT_KEY_PREFIX = b"autonomys:operator:receipt:"
 TX_COUNT_KEY_PREFIX = b"autonomys:operator:txcount:"
 
 
+def receipt_records(receipt: ExecutionReceipt, tx_count: int) -> dict[bytes, bytes]:
+    """The store records of a domain block's receipt (committed with the block itself)."""
+    key = receipt.domain_block_number.to_bytes(4, "big")
+    return {RECEIPT_KEY_PREFIX + key: receipt.encode(), TX_COUNT_KEY_PREFIX + key: encode_u32(tx_count)}
+
+
 class OperatorError(Exception):
     """The operator cannot proceed as asked; the message says why and where."""
 
@@ -309,16 +315,13 @@ class Operator:
                                 f"{self.node.chain.path}: the domain advanced without this operator")
 
     def _record(self, receipt: ExecutionReceipt, tx_count: int) -> None:
+        """Keep a receipt in memory (it is already stored with its block: `receipt_records`)."""
         number = receipt.domain_block_number
         self._receipts[number] = receipt
         self._tx_counts[number] = tx_count
         for old in [n for n in self._receipts if n < number - self.params.challenge_depth - 1]:
             self._receipts.pop(old, None)
             self._tx_counts.pop(old, None)
-        store = self._store()
-        if store is not None and hasattr(store, "write_batch"):
-            key = number.to_bytes(4, "big")
-            store.write_batch({RECEIPT_KEY_PREFIX + key: receipt.encode(), TX_COUNT_KEY_PREFIX + key: encode_u32(tx_count)})
         self.stats.last_receipt = receipt
 
     @property
@@ -420,29 +423,37 @@ class Operator:
             raise OperatorError(f"domain head #{head.block_number} is not the latest receipt's block "
                                 f"#{parent_receipt.domain_block_number}")
         derived = derive_domain_block(ours, randomness, self.node.pool_view(), self.tx_range)
-        # `max(1, …)`: produce_block reads a timestamp of 0 as "now"; the builder raises any
-        # timestamp to parent + 1, so 1 and 0 derive the same block.
+        made: list[ExecutionReceipt] = []
+
+        def receipt_writes(built) -> dict[bytes, bytes]:
+            """The receipt of the sealed block, written in the block's own durable batch."""
+            block = built.block
+            trace = list(built.trace)
+            if len(trace) != len(block.transactions) + 2:
+                raise OperatorError(f"domain block #{block.number}: the builder's trace has {len(trace)} roots for "
+                                    f"{len(block.transactions)} transactions")
+            receipt = ExecutionReceipt(
+                domain_block_number=block.number,
+                domain_block_hash=block.hash,
+                domain_block_extrinsic_root=block.header.transaction_root,
+                parent_domain_block_receipt_hash=parent_receipt.hash(),
+                consensus_block_number=number,
+                consensus_block_hash=bytes(block_hash),
+                inboxed_bundles=derived.inboxed_bundles,
+                final_state_root=block.header.state_root,
+                execution_trace=tuple(trace),
+                execution_trace_root=execution_trace_root(trace),
+                block_fees=BlockFees(),
+                transfers=Transfers(),
+            )
+            made.append(receipt)
+            return receipt_records(receipt, len(block.transactions))
+
+        # `max(1, …)`: the builder raises any timestamp to parent + 1, so 1 and 0 derive the same block.
         built = self.node.produce_block(max(1, timestamp_ms // 1000), transactions=list(derived.transactions),
-                                        prev_randao=bytes(randomness), trace=True)
+                                        prev_randao=bytes(randomness), trace=True, extra_writes=receipt_writes)
         block = built.block
-        trace = list(built.trace)
-        if len(trace) != len(block.transactions) + 2:
-            raise OperatorError(f"domain block #{block.number}: the builder's trace has {len(trace)} roots for "
-                                f"{len(block.transactions)} transactions")
-        receipt = ExecutionReceipt(
-            domain_block_number=block.number,
-            domain_block_hash=block.hash,
-            domain_block_extrinsic_root=block.header.transaction_root,
-            parent_domain_block_receipt_hash=parent_receipt.hash(),
-            consensus_block_number=number,
-            consensus_block_hash=bytes(block_hash),
-            inboxed_bundles=derived.inboxed_bundles,
-            final_state_root=block.header.state_root,
-            execution_trace=tuple(trace),
-            execution_trace_root=execution_trace_root(trace),
-            block_fees=BlockFees(),
-            transfers=Transfers(),
-        )
+        receipt = made[0]
         self._record(receipt, len(block.transactions))
         self.stats.domain_blocks += 1
         self.stats.invalid_bundles += sum(1 for c in derived.checked if not c.inboxed.is_valid)

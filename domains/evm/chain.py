@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import rlp
 from eth import constants
@@ -299,7 +299,8 @@ class DomainChain:
     def build_block(self, transactions: Sequence[SignedTransactionAPI], *, timestamp: int,
                     coinbase: bytes = constants.ZERO_ADDRESS, gas_limit: int | None = None,
                     extra_data: bytes = b"", prev_randao: bytes | None = None,
-                    trace: bool = False) -> BuiltBlock:
+                    trace: bool = False,
+                    extra_writes: Callable[[BuiltBlock], Mapping[bytes, bytes]] | None = None) -> BuiltBlock:
         """Execute `transactions` in order on the head and seal them as the next block.
 
         One batch: the state is persisted once for the whole block, then the block is
@@ -308,7 +309,9 @@ class DomainChain:
         `prev_randao` sets the header's mixHash (PREVRANDAO): a consensus-driven domain block
         takes the consensus randomness there (domains.md §2.4). `trace` records the state root
         after pre-processing and after each transaction (`BuiltBlock.trace`), which costs a
-        state-root computation per transaction.
+        state-root computation per transaction. `extra_writes(result)` is called with the sealed
+        block before the commit; what it returns is written in the block's own durable batch
+        (the operator's execution receipt, so that no block is ever stored without it).
         """
         with self._write_lock:
             parent = self.head()
@@ -365,12 +368,15 @@ class DomainChain:
             chain.validate_block(sealed)
             chain.chaindb.persist_block(sealed)
             self._use_resolution(resolved, db)
-            db.commit()
-            self._recent_blocks.put(sealed.hash, sealed)
-            self._recent_receipts.put(sealed.hash, tuple(receipts))
             result.block = sealed
             result.receipts = tuple(receipts)
             result.computations = tuple(computations)
+            if extra_writes is not None:
+                for key, value in extra_writes(result).items():
+                    db[key] = value
+            db.commit()
+            self._recent_blocks.put(sealed.hash, sealed)
+            self._recent_receipts.put(sealed.hash, tuple(receipts))
             return result
 
     def import_block(self, block: BlockAPI) -> BlockAPI:

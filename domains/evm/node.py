@@ -109,20 +109,24 @@ class DomainNode:
 
     def produce_block(self, timestamp: int | None = None,
                       transactions: list[SignedTransactionAPI] | None = None, *,
-                      prev_randao: bytes | None = None, trace: bool = False) -> BuiltBlock:
+                      prev_randao: bytes | None = None, trace: bool = False,
+                      extra_writes=None) -> BuiltBlock:
         """Seal the next block, commit it, tell listeners.
 
         The block carries `transactions` in the given order when a driver supplies them (the
         consensus chain: the transactions of the bundles in a consensus block), otherwise
-        every pending transaction of the pool in block order. `prev_randao` and `trace` are
-        `DomainChain.build_block`'s (the consensus randomness; the execution trace)."""
+        every pending transaction of the pool in block order. `prev_randao`, `trace` and
+        `extra_writes` are `DomainChain.build_block`'s (the consensus randomness; the execution
+        trace; writes committed with the block). A `timestamp` of None means now."""
         with self._produce_lock:
             if transactions is None:
                 # The pool's view already holds the next block's base fee and the head state.
                 view = self.pool_view()
                 transactions = self.pool.select(view.base_fee, view.nonce_of)
-            built = self.chain.build_block(transactions, timestamp=timestamp or int(time.time()),
-                                           coinbase=self.coinbase, prev_randao=prev_randao, trace=trace)
+            built = self.chain.build_block(transactions,
+                                           timestamp=int(time.time()) if timestamp is None else timestamp,
+                                           coinbase=self.coinbase, prev_randao=prev_randao, trace=trace,
+                                           extra_writes=extra_writes)
             for tx, reason in built.dropped:
                 log.info("dropped transaction %s: %s", tx.hash.hex(), reason)
             # The view of the new head serves the pruning and then the next admissions.
