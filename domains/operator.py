@@ -15,6 +15,33 @@ execution, execution receipts.
   `domains.runtime.successful_bundles`). If some are for this domain, the operator derives the
   domain block (spec §2.4: `derive_domain_block`), executes it with
   `DomainNode.produce_block`, computes the execution trace, and returns the new receipt.
+  Consensus block numbers must increase from one call to the next (the canonical chain, in
+  order); a block at or below the last one processed is refused unless a reorg came first.
+
+Consensus reorgs and restarts. A domain block exists only for a consensus block of the
+canonical chain, so the domain follows the consensus chain's branch:
+- `on_consensus_reorg(common_ancestor_number) -> list[ExecutionReceipt]` when the new best
+  consensus block is on another branch (the wiring computes the common ancestor, e.g. with
+  `chain.node.fork_choice.tree_route`). The operator keeps the latest receipt whose consensus
+  block is at or below the ancestor (the last domain block derived from a consensus block that
+  is still canonical), rewinds the domain chain to that receipt's block and deletes the stored
+  receipts above it, in one durable batch (`DomainNode.rewind_to`: the transactions of the
+  abandoned blocks go back to the pool if still valid); it returns the abandoned receipts. The
+  wiring then calls `on_consensus_block` for each block of the new branch, in order, from
+  common_ancestor_number + 1.
+- `last_consensus_number`: the last consensus block number processed; after a (re)start it is
+  the latest stored receipt's `consensus_block_number` (0 at domain genesis).
+  `pending_consensus_numbers(best_number)` are the consensus blocks the wiring must feed,
+  in order, to catch up (blocks after the latest receipt that carried no bundles for the domain
+  are fed again: they derive nothing).
+- `reconcile_with_consensus(canonical_hash_of) -> int`: what the wiring calls at start (and may
+  call at every new best block): if the last consensus block processed is no longer canonical
+  (a reorg while the node was down, or one the wiring did not report), the operator rewinds to
+  its latest receipt whose consensus block is still canonical (`on_consensus_reorg`); returns
+  `last_consensus_number`, after which the wiring feeds the canonical blocks.
+Stored receipts are keyed by domain block number and only ever describe canonical domain
+blocks: a rewind deletes the abandoned ones in its own batch, and each new block writes its own
+receipt in the block's batch, so a restart loads the canonical receipts.
 
 Deriving the domain block of a consensus block (spec §2.4), `derive_domain_block`:
 1. each bundle is checked against the parent domain state (`domains.bundles.bundle_validity`
@@ -41,7 +68,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from eth.abc import BlockAPI, SignedTransactionAPI
 
@@ -93,6 +120,17 @@ def receipt_records(receipt: ExecutionReceipt, tx_count: int) -> dict[bytes, byt
     """The store records of a domain block's receipt (committed with the block itself)."""
     key = receipt.domain_block_number.to_bytes(4, "big")
     return {RECEIPT_KEY_PREFIX + key: receipt.encode(), TX_COUNT_KEY_PREFIX + key: encode_u32(tx_count)}
+
+
+def receipt_deletions(numbers) -> dict[bytes, None]:
+    """The store writes that delete the receipt records of domain blocks `numbers` (committed
+    with the rewind that abandons those blocks)."""
+    writes: dict[bytes, None] = {}
+    for number in numbers:
+        key = number.to_bytes(4, "big")
+        writes[RECEIPT_KEY_PREFIX + key] = None
+        writes[TX_COUNT_KEY_PREFIX + key] = None
+    return writes
 
 
 class OperatorError(Exception):
@@ -285,7 +323,9 @@ class Operator:
         self.tx_range = tx_range_for(self.config.tx_range_divisor)
         self.stats = OperatorStats()
         self._in_flight: list[_InFlight] = []
-        self._last_consensus_number: int | None = None
+        #: the last consensus block processed, (number, hash); the hash is None when unknown
+        #: (genesis, or the common ancestor after a reorg)
+        self._last_consensus: tuple[int, bytes | None] = (0, None)
         self._receipts: dict[int, ExecutionReceipt] = {}
         self._tx_counts: dict[int, int] = {}
         self._load()
@@ -296,11 +336,15 @@ class Operator:
         return getattr(self.node.chain, "store", None)
 
     def _load(self) -> None:
-        """The latest receipt: the one stored for the domain head, or the genesis ER."""
+        """The latest receipt: the one stored for the domain head, or the genesis ER; and the
+        last consensus block processed: the latest receipt's."""
+        self._receipts.clear()
+        self._tx_counts.clear()
         head = self.node.chain.head()
         if head.block_number == 0:
             self._receipts[0] = genesis_receipt_of(self.node.chain)
             self._tx_counts[0] = 0
+            self._last_consensus = (0, None)
             return
         store = self._store()
         first = max(0, head.block_number - self.params.challenge_depth - 1)
@@ -313,6 +357,21 @@ class Operator:
         if head.block_number not in self._receipts:
             raise OperatorError(f"domain head #{head.block_number} ({head.hash.hex()}) has no execution receipt in "
                                 f"{self.node.chain.path}: the domain advanced without this operator")
+        latest = self._receipts[head.block_number]
+        if latest.domain_block_hash != head.hash:
+            raise OperatorError(f"the receipt stored for domain head #{head.block_number} describes block "
+                                f"{latest.domain_block_hash.hex()}, not the head {head.hash.hex()}")
+        self._last_consensus = (latest.consensus_block_number, latest.consensus_block_hash)
+
+    def _stored_receipt(self, number: int) -> ExecutionReceipt | None:
+        """The receipt of canonical domain block `number`: in memory, or read from the store."""
+        if number in self._receipts:
+            return self._receipts[number]
+        if number == 0:
+            return genesis_receipt_of(self.node.chain)
+        store = self._store()
+        raw = store.get(RECEIPT_KEY_PREFIX + number.to_bytes(4, "big")) if store is not None else None
+        return ExecutionReceipt.decode(raw) if raw is not None else None
 
     def _record(self, receipt: ExecutionReceipt, tx_count: int) -> None:
         """Keep a receipt in memory (it is already stored with its block: `receipt_records`)."""
@@ -331,6 +390,16 @@ class Operator:
 
     def receipt(self, number: int) -> ExecutionReceipt | None:
         return self._receipts.get(number)
+
+    @property
+    def last_consensus_number(self) -> int:
+        """The last consensus block processed (after a start: the latest receipt's)."""
+        return self._last_consensus[0]
+
+    def pending_consensus_numbers(self, best_number: int) -> range:
+        """The consensus block numbers to feed `on_consensus_block`, in order, to catch up with
+        a canonical chain whose best block is `best_number` (module docstring)."""
+        return range(self.last_consensus_number + 1, best_number + 1)
 
     def needs_confirmation(self) -> bool:
         """Whether a receipt of a block with transactions is inside the challenge period, so the
@@ -405,10 +474,11 @@ class Operator:
                            bundles: Sequence[Bundle]) -> ExecutionReceipt | None:
         """Derive, execute and record the domain block of consensus block `number` if it carries
         bundles for this domain; returns its receipt (module docstring)."""
-        if self._last_consensus_number is not None and number <= self._last_consensus_number:
+        if number <= self.last_consensus_number:
             raise OperatorError(f"consensus block #{number} ({block_hash.hex()[:16]}…) is not above the last one "
-                                f"processed (#{self._last_consensus_number}); consensus reorgs are not supported yet")
-        self._last_consensus_number = number
+                                f"processed (#{self.last_consensus_number}); a block of a new branch must follow "
+                                f"on_consensus_reorg(common ancestor)")
+        self._last_consensus = (number, bytes(block_hash))
         ours = [b for b in bundles if b.domain_id == self.domain_id]
         included = {b.hash() for b in ours}
         for flight in self._in_flight:
@@ -461,3 +531,58 @@ class Operator:
                  block.number, number, len(ours), sum(1 for c in derived.checked if not c.inboxed.is_valid),
                  len(block.transactions), receipt.hash().hex()[:16])
         return receipt
+
+    # -- consensus reorgs ----------------------------------------------------------------------
+
+    def on_consensus_reorg(self, common_ancestor_number: int) -> list[ExecutionReceipt]:
+        """The consensus chain switched to a branch that leaves the current one after block
+        `common_ancestor_number`: keep the domain blocks derived from consensus blocks up to the
+        ancestor, abandon the rest (module docstring). Returns the abandoned receipts, lowest
+        first. The next `on_consensus_block` must be common_ancestor_number + 1."""
+        if common_ancestor_number < 0:
+            raise OperatorError(f"consensus reorg: common ancestor #{common_ancestor_number} is negative")
+        if common_ancestor_number >= self.last_consensus_number:
+            return []  # nothing this operator processed was abandoned
+        head = self.node.chain.head()
+        keep = self._stored_receipt(head.block_number)
+        while keep is not None and keep.domain_block_number > 0 \
+                and keep.consensus_block_number > common_ancestor_number:
+            keep = self._stored_receipt(keep.domain_block_number - 1)
+        if keep is None:
+            raise OperatorError(f"consensus reorg to #{common_ancestor_number}: a receipt below domain head "
+                                f"#{head.block_number} is missing from {self.node.chain.path}")
+        abandoned = [self._stored_receipt(n) for n in range(keep.domain_block_number + 1, head.block_number + 1)]
+        if abandoned:
+            self.node.rewind_to(keep.domain_block_hash,
+                                extra_writes=receipt_deletions(range(keep.domain_block_number + 1,
+                                                                     head.block_number + 1)))
+            self._load()
+            gone = {r.hash() for r in abandoned if r is not None}
+            self._in_flight = [f for f in self._in_flight if f.receipt_hash not in gone]
+            self.stats.last_receipt = self.latest_receipt
+            log.info("consensus reorg after #%d: domain rewound to #%d, %d domain blocks abandoned",
+                     common_ancestor_number, keep.domain_block_number, len(abandoned))
+        self._last_consensus = (common_ancestor_number, None)
+        return [r for r in abandoned if r is not None]
+
+    def reconcile_with_consensus(self, canonical_hash_of: Callable[[int], bytes | None]) -> int:
+        """Check the last consensus block processed against the consensus chain's canonical
+        hashes (`canonical_hash_of(number)`, None above the best block); if it is no longer
+        canonical, rewind to the latest receipt whose consensus block still is (the genesis
+        receipt always is). Returns `last_consensus_number`: feed the canonical blocks after it."""
+        number, known_hash = self._last_consensus
+        if number == 0 or (known_hash is not None and canonical_hash_of(number) == known_hash):
+            return number
+        receipt = self._stored_receipt(self.node.chain.head().block_number)
+        while receipt is not None and receipt.domain_block_number > 0 \
+                and canonical_hash_of(receipt.consensus_block_number) != receipt.consensus_block_hash:
+            receipt = self._stored_receipt(receipt.domain_block_number - 1)
+        if receipt is None:
+            raise OperatorError(f"reconciling with the consensus chain: a receipt below the domain head is missing "
+                                f"from {self.node.chain.path}")
+        anchor = receipt.consensus_block_number if receipt.domain_block_number > 0 else 0
+        if anchor < number:
+            self.on_consensus_reorg(anchor)
+        if receipt.domain_block_number > 0:
+            self._last_consensus = (anchor, receipt.consensus_block_hash)
+        return self.last_consensus_number

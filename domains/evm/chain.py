@@ -5,6 +5,9 @@
 - builds a block from an ordered list of transactions (`build_block`) in one batch, with
   the fork's pre- and post-processing, exactly as an importer would re-execute it;
 - imports blocks with full validation (`import_block`), across every fork py-evm knows;
+- rewinds the canonical chain to an ancestor of the head (`rewind_to`), when the consensus
+  chain the domain follows reorganises: the abandoned blocks stay stored, but nothing
+  canonical (number index, head, transaction lookups) points at them any more;
 - commits each block (state, header, body, receipts, indexes, head pointer and fork
   resolution) in one durable store transaction;
 - answers reads (headers, blocks, receipts, transaction locations, state at any block)
@@ -36,7 +39,9 @@ from eth.abc import (
 )
 from eth.chains.base import Chain
 from eth.db.chain import ChainDB
+from eth.db.schema import SchemaV1
 from eth.exceptions import BlockNotFound, HeaderNotFound, TransactionNotFound
+from eth.rlp.sedes import chain_gaps as chain_gaps_sedes
 from eth.vm.chain_context import ChainContext
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth_utils import ValidationError
@@ -56,6 +61,11 @@ class DomainError(Exception):
 
 class InvalidBlock(DomainError):
     """A block failed validation on import; the message names the block and the rule."""
+
+
+class InvalidRewind(DomainError):
+    """`rewind_to` was asked for a block that is not a canonical ancestor of the head (unknown,
+    or on another branch); nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,15 @@ class BuiltBlock:
     #: with `build_block(trace=True)`: the execution trace (spec domains.md §2.5), the state
     #: root after the block's pre-processing, after each included transaction, and the final one
     trace: list[bytes] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rewind:
+    """The result of `rewind_to`: the new head, and the blocks that stopped being canonical
+    (lowest first; they stay stored and readable by hash)."""
+
+    head: BlockHeaderAPI
+    abandoned: tuple[BlockAPI, ...]
 
 
 class DomainChain:
@@ -401,6 +420,62 @@ class DomainChain:
             db.commit()
             return result.imported_block
 
+    def rewind_to(self, block_hash: bytes, *,
+                  extra_writes: Mapping[bytes, bytes | None] | None = None) -> Rewind:
+        """Make the canonical block `block_hash`, an ancestor of the head (or the head itself),
+        the head again: the domain follows a consensus reorg (domains.md §2.4: a domain block
+        exists only for a consensus block of the canonical chain).
+
+        In one durable store transaction: the canonical number index of every abandoned number
+        is removed, the transaction (and withdrawal) lookups of the abandoned blocks are removed
+        (they no longer resolve as canonical), py-evm's canonical head key points at the new
+        head, its chain-gap records end after the new head (so the next block is an ordinary
+        tail write), the fork resolution forgets forks first resolved above the new head, and
+        `extra_writes` are applied (None deletes a key: the operator drops the receipts of the
+        abandoned blocks there). The abandoned blocks, their receipts and their state stay
+        stored, under their hashes. The next `build_block` builds on the new head.
+
+        Raises `InvalidRewind`, changing nothing, if `block_hash` is unknown or not canonical.
+        Note: `import_block` keeps py-evm's fork choice, which would switch back to an
+        abandoned branch if a child of its tip were imported later (higher score)."""
+        with self._write_lock:
+            head = self.head()
+            target = self.header_by_hash(block_hash)
+            if target is None:
+                raise InvalidRewind(f"{self.path}: cannot rewind to unknown block {bytes(block_hash).hex()}")
+            if not self.is_canonical(target):
+                raise InvalidRewind(f"{self.path}: cannot rewind to block #{target.block_number} "
+                                    f"({target.hash.hex()}): not an ancestor of the head #{head.block_number} "
+                                    f"({head.hash.hex()})")
+            abandoned = tuple(self.block_of(self.header_by_number(n))
+                              for n in range(target.block_number + 1, head.block_number + 1))
+            batch: dict[bytes, bytes | None] = {}
+            for block in abandoned:
+                batch[SchemaV1.make_block_number_to_hash_lookup_key(block.number)] = None
+                for tx in block.transactions:
+                    batch[SchemaV1.make_transaction_hash_to_block_lookup_key(tx.hash)] = None
+                for withdrawal in getattr(block, "withdrawals", None) or ():
+                    batch[SchemaV1.make_withdrawal_hash_to_block_lookup_key(withdrawal.hash)] = None
+            if abandoned:
+                batch[SchemaV1.make_canonical_head_hash_lookup_key()] = target.hash
+                tip_child = target.block_number + 1
+                for key, gaps in ((SchemaV1.make_header_chain_gaps_lookup_key(), self.chaindb.get_header_chain_gaps()),
+                                  (SchemaV1.make_chain_gaps_lookup_key(), self.chaindb.get_chain_gaps())):
+                    batch[key] = rlp.encode(gaps_ending_at(gaps, tip_child), sedes=chain_gaps_sedes)
+            resolved = tuple((n, f) for n, f in self.meta.resolved if n <= target.block_number)
+            meta = self.meta
+            if resolved != self.meta.resolved:
+                meta = DomainMeta(chain_id=self.chain_id, forks=self.meta.forks, resolved=resolved,
+                                  genesis_hash=self.meta.genesis_hash)
+                batch[META_KEY] = meta.encode()
+            batch.update(extra_writes or {})
+            if batch:
+                self.store.write_batch(batch)
+            if meta is not self.meta:
+                self.meta = meta
+                self._chain_class = self._configure_chain_class(resolved)
+            return Rewind(head=target, abandoned=abandoned)
+
     def decode_block(self, raw: bytes, number_hint: int | None = None) -> BlockAPI:
         """Decode an RLP block with the block class of the fork that governs it."""
         try:
@@ -451,6 +526,19 @@ def child_gas_limit(parent: BlockHeaderAPI, child_fork: str) -> int:
     if FORK_NAMES.index(child_fork) >= FORK_NAMES.index("london") and not hasattr(parent, "base_fee_per_gas"):
         return parent.gas_limit * ELASTICITY_MULTIPLIER
     return parent.gas_limit
+
+
+def gaps_ending_at(gaps, tip_child: int):
+    """py-evm's chain-gap record (gap ranges, first number with no block) cut back to a chain
+    that ends at `tip_child` - 1: ranges at or above the new tip are dropped or clipped, and a
+    range reaching the new tip merges into it."""
+    ranges, old_tip = gaps
+    if old_tip <= tip_child:
+        return gaps
+    kept = [(low, min(high, tip_child - 1)) for low, high in ranges if low < tip_child]
+    if kept and kept[-1][1] == tip_child - 1:
+        tip_child = kept.pop()[0]
+    return tuple(kept), tip_child
 
 
 def _open_store(path: Path) -> KVStore:

@@ -9,6 +9,13 @@ two so that what *decides when* to seal can change without touching what *seals*
   carries bundles", calling the same `produce_block`.
 
 Listeners registered with `on_block` are called after each block is durably committed.
+
+`DomainNode.rewind_to(block_hash)` follows a consensus reorg: the chain's head goes back to a
+canonical ancestor (`DomainChain.rewind_to`, one durable batch), and every transaction of the
+abandoned blocks that is still admissible against the new head goes back to the pool, so the
+operator can bundle it again (a transaction the new branch includes anyway is pruned from the
+pool when that block is built, like any other). Listeners registered with `on_rewind` are then
+called with the `Rewind`.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Callable
 from eth import constants
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 
-from domains.evm.chain import BuiltBlock, DomainChain
+from domains.evm.chain import BuiltBlock, DomainChain, Rewind
 from domains.evm.txpool import PoolJournal, PoolTx, PoolView, TxPool, TxRejected
 
 log = logging.getLogger("autonomys.domain")
@@ -52,6 +59,7 @@ class DomainNode:
         #: address -> private key of accounts the dev signer may sign for (empty: signer off)
         self.dev_keys: dict[bytes, bytes] = dict(dev_keys or {})
         self._block_listeners: list[Callable[[NewBlock], None]] = []
+        self._rewind_listeners: list[Callable[[Rewind], None]] = []
         self._view_lock = threading.Lock()
         self._view_cache: tuple[bytes, PoolView] | None = None
         self._produce_lock = threading.Lock()
@@ -141,6 +149,38 @@ class DomainNode:
 
     def on_block(self, listener: Callable[[NewBlock], None]) -> None:
         self._block_listeners.append(listener)
+
+    # -- reorgs -------------------------------------------------------------------------------
+
+    def rewind_to(self, block_hash: bytes, *, extra_writes=None) -> tuple[Rewind, list[bytes]]:
+        """Make the canonical ancestor `block_hash` the head again (`DomainChain.rewind_to`,
+        with `extra_writes` in its batch; raises `InvalidRewind` changing nothing), then put the
+        transactions of the abandoned blocks back in the pool, oldest first, when they are still
+        admissible against the new head. Returns the rewind and the hashes re-admitted."""
+        with self._produce_lock:
+            rewind = self.chain.rewind_to(block_hash, extra_writes=extra_writes)
+            with self._view_lock:
+                self._view_cache = None
+            readmitted = []
+            for block in rewind.abandoned:
+                for tx in block.transactions:
+                    try:
+                        readmitted.append(self.pool.add(tx, tx.encode()))
+                    except TxRejected as exc:
+                        log.info("transaction %s of abandoned block #%d not re-admitted: %s",
+                                 tx.hash.hex(), block.number, exc)
+        if rewind.abandoned:
+            log.info("domain rewound to #%d: %d blocks abandoned, %d transactions back in the pool",
+                     rewind.head.block_number, len(rewind.abandoned), len(readmitted))
+        for listener in list(self._rewind_listeners):
+            try:
+                listener(rewind)
+            except Exception:  # a broken subscriber must not stop the reorg
+                log.exception("rewind listener failed")
+        return rewind, readmitted
+
+    def on_rewind(self, listener: Callable[[Rewind], None]) -> None:
+        self._rewind_listeners.append(listener)
 
     def on_pending_transaction(self, listener: Callable[[PoolTx], None]) -> None:
         self.pool.on_new_transaction(listener)
