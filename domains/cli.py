@@ -1,8 +1,9 @@
 """The `autonomys` command: composes a node from the layers and runs it.
 
 Subcommands:
-  dev       run the dev network: an EVM domain sealing blocks on a timer, with the
-            JSON-RPC gateway (HTTP + WebSocket) and the dev signer on
+  dev       run the dev network in one process: Proof-of-Time, a farmer, the consensus node,
+            the EVM domain's operator, and the JSON-RPC gateway (HTTP + WebSocket) with the
+            dev signer on; domain blocks come from consensus blocks that carry bundles
   rpc       serve an existing data directory over JSON-RPC without producing blocks
   import    import a concatenated RLP block file into a new data directory
   export    write a data directory's canonical blocks as a concatenated RLP file
@@ -65,16 +66,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    dev = sub.add_parser("dev", help="run the dev network (EVM domain + JSON-RPC gateway)")
+    dev = sub.add_parser("dev", help="run the dev network (consensus chain + farmer + EVM domain + JSON-RPC gateway)")
     _rpc_args(dev)
     dev.add_argument("--base-path", type=Path, help=f"data directory (default {default_base_path('dev')})")
     dev.add_argument("--tmp", action="store_true", help="use a throw-away data directory, deleted on exit")
     dev.add_argument("--chain-id", type=int, default=DEV_CHAIN_ID, help=f"chain id of a new dev domain (default {DEV_CHAIN_ID})")
     dev.add_argument("--gas-limit", type=int, default=DEV_GAS_LIMIT, help=f"block gas limit of a new dev domain (default {DEV_GAS_LIMIT:,})")
     dev.add_argument("--genesis", type=Path, help="a geth-style genesis.json for a new domain instead of the dev genesis")
-    dev.add_argument("--block-time", type=float, default=1.0,
-                     help="seconds between blocks while transactions wait (default 1; 0 seals on every transaction)")
-    dev.add_argument("--empty-blocks", action="store_true", help="seal blocks on the timer even with no transactions")
+    dev.add_argument("--sectors", type=int, default=1,
+                     help="sectors the farmer plots (default 1; each is a slot-winning chance, so more sectors "
+                          "mean more frequent consensus blocks)")
+    dev.add_argument("--no-operator", action="store_true",
+                     help="run without the domain's operator: no bundles, so domain transactions wait in the pool "
+                          "(the consensus chain still runs)")
     dev.add_argument("--no-dev-signer", action="store_true", help="switch off eth_sendTransaction / eth_sign for the dev accounts")
     dev.set_defaults(func=cmd_dev)
 
@@ -111,16 +115,14 @@ def _rpc_args(p: argparse.ArgumentParser) -> None:
 # -- dev -------------------------------------------------------------------------------------
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from chain.store import KVStore
-    from domains.evm.node import DomainNode, TimerDriver
-    from domains.evm.txpool import PoolJournal
+    from domains.devnet import DevNetConfig, DevNetwork
 
     if args.chain_id in LIVE_CHAIN_IDS:
         print(f"error: chain id {args.chain_id} belongs to a live Autonomys network; pick another for a dev network",
               file=sys.stderr)
         return 2
-    if args.block_time < 0:
-        print("error: --block-time must be >= 0", file=sys.stderr)
+    if args.sectors < 1:
+        print("error: --sectors must be at least 1", file=sys.stderr)
         return 2
     tmp_dir = None
     if args.tmp:
@@ -130,43 +132,39 @@ def cmd_dev(args: argparse.Namespace) -> int:
         base = args.base_path or default_base_path("dev")
     genesis = (load_genesis_json(args.genesis) if args.genesis
                else dev_genesis(chain_id=args.chain_id, gas_limit=args.gas_limit, timestamp=int(time.time())))
-    domain_path = base / "domains" / "0"
     try:
-        chain = DomainChain.open_or_create(domain_path, genesis)
-        keys = {} if args.no_dev_signer else {to_canonical_address(a): k for a, k in dev_accounts()}
-        journal_store = KVStore(domain_path / "pool", durable=False)
-        node = DomainNode(chain, dev_keys=keys, journal=PoolJournal(journal_store))
-        kept, stale = node.pool.restore()
-        if kept or stale:
-            log.info("transaction pool: %d waiting transactions restored, %d no longer valid", kept, stale)
-        driver = TimerDriver(node, block_time=args.block_time, empty_blocks=args.empty_blocks)
-        _print_banner(args, base, chain, keys)
-        driver.start()
+        network = DevNetwork(DevNetConfig(base_path=base, domain_genesis=genesis, sectors=args.sectors,
+                                          dev_signer=not args.no_dev_signer, operator=not args.no_operator,
+                                          out=lambda line: print(line, flush=True)))
         try:
-            _serve(node, args, dev_signer=bool(keys))
+            _print_banner(args, base, network)
+            network.start()
+            _serve(network.domain_node, args, dev_signer=not args.no_dev_signer, consensus=network.node)
         finally:
-            driver.stop()
-            journal_store.close()
-            chain.close()
+            network.close()
     finally:
         if tmp_dir is not None:
             shutil.rmtree(tmp_dir, ignore_errors=True)
     return 0
 
 
-def _print_banner(args, base: Path, chain: DomainChain, keys: dict) -> None:
+def _print_banner(args, base: Path, network) -> None:
+    chain = network.domain_chain
     head = chain.head()
+    best = network.node.best_header()
     host = "0.0.0.0" if args.rpc_external else args.rpc_host
     lines = [
         "Autonomys dev network",
-        f"  data:        {base}{'  (temporary)' if args.tmp else ''}",
-        f"  chain id:    {chain.chain_id} (0x{chain.chain_id:x})",
-        f"  head:        #{head.block_number} 0x{head.hash.hex()}",
-        f"  gas limit:   {head.gas_limit:,}",
-        f"  block time:  {'instant (on each transaction)' if args.block_time == 0 else f'{args.block_time:g} s'}",
-        f"  JSON-RPC:    http://{host}:{args.rpc_port}   WebSocket: ws://{host}:{args.rpc_port}",
+        f"  data:         {base}{'  (temporary)' if args.tmp else ''}",
+        f"  consensus:    {network.params.name} preset, genesis 0x{network.genesis_hash.hex()}, best #{best.number}",
+        f"  farmer:       0x{network.farmer_signer.public_key.hex()} ({args.sectors} sector(s) in {base / 'farm'})",
+        f"  EVM domain:   chain id {chain.chain_id} (0x{chain.chain_id:x}), head #{head.block_number}, "
+        f"gas limit {head.gas_limit:,}",
+        f"  operator:     0x{network.operator_signer.public_key.hex()}",
+        f"  JSON-RPC:     http://{host}:{args.rpc_port}   WebSocket: ws://{host}:{args.rpc_port}",
+        "  blocks:       one domain block per consensus block that carries bundles (no timer)",
     ]
-    if keys:
+    if not args.no_dev_signer:
         lines.append(f"  dev accounts (mnemonic \"{DEV_MNEMONIC}\"), 10,000 ETH each at genesis:")
         for i, (address, key) in enumerate(dev_accounts()):
             lines.append(f"    ({i}) {address}  0x{key.hex()}")
@@ -174,12 +172,12 @@ def _print_banner(args, base: Path, chain: DomainChain, keys: dict) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _serve(node, args, *, dev_signer: bool) -> None:
+def _serve(node, args, *, dev_signer: bool, consensus=None) -> None:
     from domains.rpc.server import build_app, serve
 
     host = "0.0.0.0" if args.rpc_external else args.rpc_host
     origins = tuple(o.strip() for o in args.rpc_cors.split(",") if o.strip())
-    app = build_app(node, dev_signer=dev_signer, cors_origins=origins)
+    app = build_app(node, dev_signer=dev_signer, cors_origins=origins, consensus=consensus)
     serve(app, host=host, port=args.rpc_port)
 
 

@@ -42,7 +42,6 @@ class NodeProcess:
     """An `autonomys dev` process on `base_path`, restartable on the same data."""
 
     base_path: Path
-    block_time: float = 0.5
     extra_args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
@@ -60,8 +59,7 @@ class NodeProcess:
         self.log_path = self.base_path.parent / f"{self.base_path.name}-node.log"
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            AUTONOMYS + ["dev", "--base-path", str(self.base_path), "--rpc-port", str(self.port),
-                         "--block-time", str(self.block_time), *self.extra_args],
+            AUTONOMYS + ["dev", "--base-path", str(self.base_path), "--rpc-port", str(self.port), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -17,7 +17,7 @@ from tests.test_compilers import BIN_DIR, ROOT, ape_env, ape_project_copy
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    process = NodeProcess(base_path=tmp_path_factory.mktemp("ape") / "node", block_time=0.5).start()
+    process = NodeProcess(base_path=tmp_path_factory.mktemp("ape") / "node").start()
     yield process
     process.stop()
 

@@ -54,7 +54,7 @@ def snapshot(url, hashes, accounts):
 
 
 def test_kill_9_and_ctrl_c_keep_every_block_receipt_and_balance(tmp_path):
-    node = NodeProcess(base_path=tmp_path / "node", block_time=0.2).start()
+    node = NodeProcess(base_path=tmp_path / "node").start()
     key = "0x" + "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # dev account 1
     chain_id = int(result(node.url, "eth_chainId"), 16)
     recipient = Account.create().address
@@ -87,7 +87,7 @@ def test_kill_9_and_ctrl_c_keep_every_block_receipt_and_balance(tmp_path):
 
 def test_kill_9_during_load_loses_no_reported_block(tmp_path):
     """Kill the node while blocks are being sealed: every receipt a client saw survives."""
-    node = NodeProcess(base_path=tmp_path / "node", block_time=0.05).start()
+    node = NodeProcess(base_path=tmp_path / "node").start()
     key = "0x" + "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # dev account 2
     chain_id = int(result(node.url, "eth_chainId"), 16)
     recipient = Account.create().address
@@ -115,7 +115,7 @@ def test_rpc_command_serves_a_data_directory_without_producing_blocks(tmp_path):
 
     from tests.conftest import ROOT, free_port
 
-    node = NodeProcess(base_path=tmp_path / "node", block_time=0.2).start()
+    node = NodeProcess(base_path=tmp_path / "node").start()
     key = "0x" + "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # dev account 3
     chain_id = int(result(node.url, "eth_chainId"), 16)
     hashes = send_transfers(node.url, key, Account.create().address, 3, chain_id)
@@ -136,7 +136,10 @@ def test_rpc_command_serves_a_data_directory_without_producing_blocks(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline and proc.poll() is None, "rpc command did not start"
                 time.sleep(0.1)
-        assert result(url, "eth_getBlockByNumber", "latest", False) == head
+        # the operator may have added empty domain blocks (confirming receipts) before the stop
+        served_head = result(url, "eth_getBlockByNumber", "latest", False)
+        assert int(served_head["number"], 16) >= int(head["number"], 16)
+        assert result(url, "eth_getBlockByNumber", head["number"], False) == head
         for h, receipt in receipts.items():
             assert result(url, "eth_getTransactionReceipt", h) == receipt
         # no dev signer, and transactions are refused, not held forever
@@ -145,7 +148,7 @@ def test_rpc_command_serves_a_data_directory_without_producing_blocks(tmp_path):
                                            "value": 1, "gas": 21000, "gasPrice": 10**10}, key)
         refused = rpc(url, "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()])
         assert refused["error"]["code"] == -32000 and "without producing blocks" in refused["error"]["message"]
-        assert result(url, "eth_getBlockByNumber", "latest", False) == head
+        assert result(url, "eth_getBlockByNumber", "latest", False) == served_head
     finally:
         proc.kill()
         proc.wait()
@@ -154,14 +157,14 @@ def test_rpc_command_serves_a_data_directory_without_producing_blocks(tmp_path):
 def test_waiting_transactions_survive_kill_9(tmp_path):
     """Transactions admitted but not yet sealed are journaled: a kill -9 before the block
     comes does not lose them; the restarted node seals them."""
-    node = NodeProcess(base_path=tmp_path / "node", block_time=3600).start()  # never seals in time
+    node = NodeProcess(base_path=tmp_path / "node", extra_args=["--no-operator"]).start()  # no bundles: they wait
     key = "0x" + "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  # dev account 4
     chain_id = int(result(node.url, "eth_chainId"), 16)
     try:
         hashes = send_transfers(node.url, key, Account.create().address, 5, chain_id)
         assert int(result(node.url, "txpool_status")["pending"], 16) == 5
         node.kill()
-        node.block_time = 0.2
+        node.extra_args = []
         node.start()
         receipts = wait_receipts(node.url, hashes)
         assert all(r["status"] == "0x1" for r in receipts.values())
