@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from eth_utils import to_canonical_address
 
 from domains.evm.chain import DomainChain, DomainError, InvalidBlock
 from domains.evm.genesis import (

@@ -3,10 +3,8 @@
 `DomainNode` is what the RPC gateway and the operator talk to. Block production is split in
 two so that what *decides when* to seal can change without touching what *seals*:
 - `DomainNode.produce_block(timestamp)` seals one block from the pool (the block builder);
-- a driver calls it: `TimerDriver` on the dev network (every `block_time` seconds while the
-  pool has work, or immediately on each new transaction when `block_time` is 0); the
-  consensus chain replaces it later with "one domain block per consensus block that
-  carries bundles", calling the same `produce_block`.
+- a driver calls it: the operator (`domains/operator.py`), once per consensus block that
+  carries bundles for the domain, with the transactions it derived from those bundles.
 
 Listeners registered with `on_block` are called after each block is durably committed.
 
@@ -184,53 +182,3 @@ class DomainNode:
 
     def on_pending_transaction(self, listener: Callable[[PoolTx], None]) -> None:
         self.pool.on_new_transaction(listener)
-
-
-class TimerDriver:
-    """The dev network's block driver: seal on a timer while there is work.
-
-    - `block_time` > 0: every `block_time` seconds, if the pool has transactions (or
-      `empty_blocks` is set), seal a block.
-    - `block_time` == 0: seal as soon as a transaction arrives (instant sealing).
-    """
-
-    def __init__(self, node: DomainNode, block_time: float = 1.0, empty_blocks: bool = False) -> None:
-        self.node = node
-        self.block_time = block_time
-        self.empty_blocks = empty_blocks
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="block-driver", daemon=True)
-        node.on_pending_transaction(lambda _: self._wake.set())
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        next_at = time.monotonic() + self.block_time
-        while not self._stop.is_set():
-            if self.block_time > 0:
-                self._stop.wait(max(0.0, next_at - time.monotonic()))
-                next_at += self.block_time
-                if time.monotonic() > next_at:  # fell behind: don't burst to catch up
-                    next_at = time.monotonic() + self.block_time
-            else:
-                self._wake.wait()
-                self._wake.clear()
-            if self._stop.is_set():
-                return
-            if len(self.node.pool) == 0 and not self.empty_blocks:
-                continue
-            try:
-                built = self.node.produce_block()
-                if built.block.transactions or self.empty_blocks:
-                    log.info("sealed block #%d with %d transactions (%d gas)", built.block.number,
-                             len(built.block.transactions), built.block.header.gas_used)
-            except Exception:
-                log.exception("block production failed")
-                self._stop.wait(1.0)
