@@ -3,8 +3,11 @@
 Both nodes are started fresh by this module (loopback only, each on its own free port) with
 the same chain id (8701337) and the same 10 funded accounts (mnemonic "test ... junk"):
 
-- `autonomys dev --tmp --rpc-port P --block-time T` (its temporary directory is put under the
-  benchmark's scratch directory, which is removed at the end whatever happens);
+- `autonomys dev --tmp --rpc-port P`: the consensus-driven dev network in one process (PoT, a
+  farmer plotting one DEV sector, the consensus node, the EVM domain operator, the gateway); a
+  transaction goes pool -> bundle -> consensus block -> domain block, there is no block timer.
+  Its temporary directory is put under the benchmark's scratch directory, which is removed at
+  the end whatever happens;
 - `hardhat node --hostname 127.0.0.1 --port P` from `benchmarks/hardhat/` (Hardhat 2, pinned by
   its package-lock.json and installed there with `npm ci` on first use), automining one block
   per transaction, per-request logging off.
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -244,7 +248,8 @@ class NodeHandle:
             pass
 
 
-def _wait_ready(node: NodeHandle, timeout: float) -> NodeHandle:
+def wait_ready(node: NodeHandle, timeout: float, poll: float = 0.1) -> NodeHandle:
+    """Wait until `node` answers `eth_chainId` with the dev chain id (stopping it on failure)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if node.proc.poll() is not None:
@@ -252,7 +257,7 @@ def _wait_ready(node: NodeHandle, timeout: float) -> NodeHandle:
         try:
             chain_id = int(rpc_once(node.url, "eth_chainId", timeout=2), 16)
         except (OSError, ValueError, BenchmarkError):
-            time.sleep(0.1)
+            time.sleep(poll)
             continue
         if chain_id != DEV_CHAIN_ID:
             node.stop()
@@ -262,21 +267,24 @@ def _wait_ready(node: NodeHandle, timeout: float) -> NodeHandle:
     raise BenchmarkError(f"{node.label} did not answer within {timeout:.0f} s:\n{node.log_tail()}")
 
 
-def start_dev_node(block_time: float, scratch: Path, *, log_level: str = "warning",
-                   timeout: float = 60.0) -> NodeHandle:
-    """A fresh `autonomys dev --tmp` node with `--block-time block_time` on a free port."""
+def start_dev_node(scratch: Path, *, log_level: str = "warning", timeout: float = 60.0,
+                   wait: bool = True) -> NodeHandle:
+    """A fresh `autonomys dev --tmp` node (the consensus-driven dev network) on a free port.
+
+    With `wait` (the default) this returns once the node answers `eth_chainId`; without it,
+    right after the process is spawned (`wait_ready` then waits: the cold-start benchmark
+    times the two apart)."""
     port = free_port()
-    tmp = scratch / f"dev-{block_time:g}-{port}"
+    tmp = scratch / f"dev-{port}"
     tmp.mkdir(parents=True)
-    log_path = scratch / f"dev-{block_time:g}-{port}.log"
-    cmd = [sys.executable, "-m", "domains.cli", "--log-level", log_level, "dev", "--tmp",
-           "--rpc-port", str(port), "--block-time", f"{block_time:g}"]
+    log_path = scratch / f"dev-{port}.log"
+    cmd = [sys.executable, "-m", "domains.cli", "--log-level", log_level, "dev", "--tmp", "--rpc-port", str(port)]
     env = dict(os.environ, TMPDIR=str(tmp))
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-    node = NodeHandle(f"autonomys dev (block time {block_time:g} s)", f"http://127.0.0.1:{port}", proc, log_path)
-    return _wait_ready(node, timeout)
+    node = NodeHandle("autonomys dev", f"http://127.0.0.1:{port}", proc, log_path)
+    return wait_ready(node, timeout) if wait else node
 
 
 def hardhat_version() -> str | None:
@@ -326,7 +334,7 @@ def start_hardhat(scratch: Path, *, timeout: float = 120.0) -> NodeHandle:
         proc = subprocess.Popen(cmd, cwd=HARDHAT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     node = NodeHandle(f"Hardhat {version}", f"http://127.0.0.1:{port}", proc, log_path)
-    return _wait_ready(node, timeout)
+    return wait_ready(node, timeout)
 
 
 # -- signed transactions ---------------------------------------------------------------------
@@ -384,12 +392,14 @@ def _wait_receipt(client: RpcClient, tx_hash: str, deadline: float, interval: fl
 
 
 def bench_transfers(url: str, signed: list[list[SignedTx]], timeout: float = PHASE_TIMEOUT_SECONDS, *,
-                    verify: bool = True) -> TransferResult:
+                    verify: bool = True, on_start=None, on_end=None) -> TransferResult:
     """Send every sender's transactions (one thread and connection per sender), time to the
     last receipt, then (unless `verify` is false) check all receipts (see module docstring).
 
     The first transaction of each sender is a warm-up: those are sent and mined before the
-    timing starts (so both nodes have run the transaction path once); the rest are timed."""
+    timing starts (so both nodes have run the transaction path once); the rest are timed.
+    `on_start()` / `on_end()`, if given, are called just before the timed sends are released and
+    right after the last receipt is seen (untimed)."""
     deadline = time.monotonic() + timeout
     warm = RpcClient(url)
     for txs in signed:
@@ -430,6 +440,8 @@ def bench_transfers(url: str, signed: list[list[SignedTx]], timeout: float = PHA
         t.start()
     while barrier.n_waiting < len(signed) and not errors:
         time.sleep(0.001)
+    if on_start is not None:
+        on_start()
     start = time.perf_counter()
     barrier.wait()
     for t in threads:
@@ -446,6 +458,8 @@ def bench_transfers(url: str, signed: list[list[SignedTx]], timeout: float = PHA
         _wait_receipt(poller, txs[-1].hash_hex, deadline)
     seconds = time.perf_counter() - start
     poll_cpu = time.thread_time() - poll_cpu
+    if on_end is not None:
+        on_end()
 
     n = sum(len(txs) for txs in signed)
     connections = sum(c.connections for c in clients)
@@ -479,6 +493,37 @@ def verify_receipts(url: str, signed: list[list[SignedTx]], timeout: float = PHA
     finally:
         client.close()
     return ok, len(blocks)
+
+
+_CONSENSUS_LINE = re.compile(r"^consensus #(\d+) \S+\s+slot (\d+) .*bundles (\d+)\s*$")
+_DOMAIN_LINE = re.compile(r"^\s+domain #(\d+) \S+\s+(\d+) transactions")
+
+
+def max_bundle_transfers() -> int:
+    """How many 21,000-gas transfers fit in one bundle of the dev domain: its bundle weight
+    limit (DEV `max_domain_block_weight` / expected bundles per consensus block, spec §1.2)
+    over `WEIGHT_PER_GAS`, the way `Operator._select_transactions` counts it."""
+    from domains.bundles import WEIGHT_PER_GAS
+    from domains.runtime.params import DEV, calculate_max_bundle_weight_and_size
+
+    _, weight = calculate_max_bundle_weight_and_size(DEV, (1, 1))
+    return weight.ref_time // WEIGHT_PER_GAS // 21_000
+
+
+def dev_block_flow(log_text: str) -> dict:
+    """What the `autonomys dev` block lines in `log_text` say: consensus blocks (and their slots),
+    bundles they carried, domain blocks and their transaction counts."""
+    consensus, bundles, domain = [], 0, []
+    for line in log_text.splitlines():
+        if m := _CONSENSUS_LINE.match(line):
+            consensus.append((int(m[1]), int(m[2])))
+            bundles += int(m[3])
+        elif m := _DOMAIN_LINE.match(line):
+            domain.append(int(m[2]))
+    return {"consensus_blocks": len(consensus), "first_slot": consensus[0][1] if consensus else None,
+            "last_slot": consensus[-1][1] if consensus else None, "bundles": bundles,
+            "domain_blocks": sum(1 for c in domain if c), "transactions_per_domain_block": [c for c in domain if c],
+            "empty_domain_blocks": sum(1 for c in domain if not c), "max_bundle_transfers": max_bundle_transfers()}
 
 
 # -- 2. eth_call -----------------------------------------------------------------------------

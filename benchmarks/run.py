@@ -1,13 +1,15 @@
 """`make bench`: the project's speed figures beside their anchors, measured in one run.
 
-Starts a fresh `autonomys dev` node and a fresh Hardhat 2 node (same chain id, same funded
-accounts, loopback, distinct ports), runs the benchmarks, stops every node it started (also
-on failure or Ctrl-C), and prints one table: our figure, the anchor's, the target, PASS/MISS.
+Starts a fresh `autonomys dev` node (the consensus-driven dev network: PoT, farmer, consensus
+node, EVM domain operator, gateway, in one process) and a fresh Hardhat 2 node (same chain id,
+same funded accounts, loopback, distinct ports), runs the benchmarks, stops every node it
+started (also on failure or Ctrl-C), and prints one table: our figure, the anchor's, the
+target, PASS/MISS.
 
 Benchmarks (names for `--only`):
   transfers        2,000 signed transfers (10 senders x 200, consecutive nonces), first send to
-                   last receipt, tx/s; ours at each candidate --block-time, the best one kept.
-                   Target: >= 2x Hardhat.
+                   last receipt, tx/s; ours through pool -> bundle -> consensus block -> domain
+                   block (one trial: there is no block timer to tune). Target: >= 2x Hardhat.
   eth_call         p50 / p90 latency of a view call, 500 sequential calls, one keep-alive
                    client. Target: p50 <= Hardhat's.
   block_number     eth_blockNumber requests/s, 3,000 sequential, one keep-alive client (no
@@ -20,8 +22,11 @@ Consensus primitives (no node needed; each module also runs alone, e.g. `python 
   pos              PoS table build at K=20 (one core) and K=16.
   archiving        archiving one mainnet-size segment (128 MiB), with stage times.
   farming          audit chunks/s on one core; plotting MiB/s (dev preset, one mainnet-size record).
+  devnet           the dev network itself (benchmarks/devnet.py): cold start (first RPC answer,
+                   first consensus block, first domain receipt), PoT slot time, consensus block
+                   interval, send -> receipt latency (p50 target <= 2 s), block import time.
 
-Usage: python benchmarks/run.py [--quick] [--only NAME ...] [--json FILE] [--block-times 0,0.2,0.5,1]
+Usage: python benchmarks/run.py [--quick] [--only NAME ...] [--json FILE] [--hardhat-logging]
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ import block_execution  # noqa: E402
 import rpc_vs_hardhat as rpc  # noqa: E402
 
 EVM_NAMES = ("transfers", "eth_call", "block_number", "block_execution")
-CONSENSUS_NAMES = ("pot", "pos", "archiving", "farming")
+CONSENSUS_NAMES = ("pot", "pos", "archiving", "farming", "devnet")
 NAMES = EVM_NAMES + CONSENSUS_NAMES
 TRANSFER_TARGET = 2.0
 
@@ -57,11 +62,10 @@ class Sizes:
     per_sender: int
     eth_calls: int
     block_numbers: int
-    block_times: tuple[float, ...]
 
 
-FULL = Sizes(per_sender=200, eth_calls=500, block_numbers=3000, block_times=(0.0, 0.2, 0.5, 1.0))
-QUICK = Sizes(per_sender=20, eth_calls=100, block_numbers=300, block_times=(0.0, 0.5))
+FULL = Sizes(per_sender=200, eth_calls=500, block_numbers=3000)
+QUICK = Sizes(per_sender=20, eth_calls=100, block_numbers=300)
 
 
 @dataclass
@@ -91,24 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", choices=NAMES, metavar="NAME",
                    help=f"run only this benchmark (repeatable): {', '.join(NAMES)}")
     p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
-    p.add_argument("--block-times", help="candidate --block-time values for our node, comma-separated "
-                   "(default 0,0.2,0.5,1; quick: 0,0.5); the best for transfers is used for the other "
-                   "benchmarks (the first one when transfers is not run)")
     p.add_argument("--hardhat-logging", action="store_true",
                    help="run Hardhat with its per-request console logging on (`hardhat node`'s default)")
     return p
-
-
-def _block_times(text: str | None, default: tuple[float, ...], parser) -> tuple[float, ...]:
-    if text is None:
-        return default
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        parser.error(f"--block-times: not a list of numbers: {text!r}")
-    if not values or any(v < 0 for v in values):
-        parser.error("--block-times: give one or more values >= 0")
-    return values
 
 
 def _on_signal(signum, _frame):
@@ -118,9 +107,7 @@ def _on_signal(signum, _frame):
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    base = QUICK if args.quick else FULL
-    sizes = Sizes(base.per_sender, base.eth_calls, base.block_numbers,
-                  _block_times(args.block_times, base.block_times, parser))
+    sizes = QUICK if args.quick else FULL
     selected = tuple(args.only) if args.only else NAMES
     if args.hardhat_logging:
         os.environ["HARDHAT_BENCH_LOGGING"] = "1"
@@ -217,7 +204,15 @@ def _run_rpc(selected, sizes: Sizes, scratch: Path, nodes: rpc.Nodes, rows: list
     hh_name = hardhat.label + (" (logging on)" if os.environ.get("HARDHAT_BENCH_LOGGING") == "1" else "")
     say(f"  {hh_name} at {hardhat.url}")
     report["hardhat"] = hh_name
-    block_time = sizes.block_times[0]
+    ours_node = None
+
+    def dev_node() -> rpc.NodeHandle:
+        """The one `autonomys dev` node of the run (transfers, then eth_call and eth_blockNumber)."""
+        nonlocal ours_node
+        if ours_node is None:
+            ours_node = nodes.add(rpc.start_dev_node(scratch))
+            say(f"  autonomys dev (consensus-driven) at {ours_node.url}")
+        return ours_node
 
     if "transfers" in selected:
         n = sizes.per_sender * 10
@@ -225,30 +220,33 @@ def _run_rpc(selected, sizes: Sizes, scratch: Path, nodes: rpc.Nodes, rows: list
         signed = rpc.presign_transfers(sizes.per_sender)
         hh = rpc.bench_transfers(hardhat.url, signed)
         say(f"  {hh_name}: {hh.tx_per_s:,.0f} tx/s ({hh.seconds:.2f} s, {hh.blocks} blocks)")
-        trials = {}
-        for bt in sizes.block_times:
-            node = nodes.add(rpc.start_dev_node(bt, scratch))
-            trials[bt] = rpc.bench_transfers(node.url, signed)
-            node.stop()  # on an error it stays in `nodes`: its log is shown, then it is stopped
-            nodes.started.remove(node)
-            t = trials[bt]
-            say(f"  autonomys dev --block-time {bt:g}: {t.tx_per_s:,.0f} tx/s ({t.seconds:.2f} s, "
-                f"sends done after {t.send_seconds:.2f} s, {t.blocks} blocks)")
-        block_time = max(trials, key=lambda b: trials[b].tx_per_s)
-        best = trials[block_time]
-        ratio = best.tx_per_s / hh.tx_per_s
-        rows.append(Row(f"transfers, {n:,} signed, send to last receipt (--block-time {block_time:g})", "tx/s",
-                        best.tx_per_s, hh.tx_per_s, "Hardhat", f">= {TRANSFER_TARGET:g}x",
+        node = dev_node()
+        window = []  # the node's log at the start of the timed sends and at the last receipt
+
+        def mark() -> None:
+            window.append(len(node.log_tail(10**9)))
+
+        ours = rpc.bench_transfers(node.url, signed, on_start=mark, on_end=mark)
+        flow = rpc.dev_block_flow(node.log_tail(10**9)[window[0]:window[1]])
+        say(f"  autonomys dev: {ours.tx_per_s:,.0f} tx/s ({ours.seconds:.2f} s, sends done after "
+            f"{ours.send_seconds:.2f} s, {ours.blocks} domain blocks)")
+        ratio = ours.tx_per_s / hh.tx_per_s
+        rows.append(Row(f"transfers, {n:,} signed, send to last receipt (consensus-driven)", "tx/s",
+                        ours.tx_per_s, hh.tx_per_s, "Hardhat", f">= {TRANSFER_TARGET:g}x",
                         "PASS" if ratio >= TRANSFER_TARGET else "MISS"))
-        report["transfers"] = {"hardhat": asdict(hh), "ours": {f"{b:g}": asdict(t) for b, t in trials.items()},
-                               "chosen_block_time": block_time}
-        notes.append("transfers, ours by --block-time: " + ", ".join(
-            f"{b:g} s -> {t.tx_per_s:,.0f} tx/s ({t.blocks} blocks)" for b, t in trials.items())
-            + f"; chosen: {block_time:g}")
+        report["transfers"] = {"hardhat": asdict(hh), "ours": asdict(ours), "ours_block_flow": flow}
+        if flow["domain_blocks"]:
+            notes.append(
+                f"transfers, ours: {flow['consensus_blocks']} consensus blocks over slots {flow['first_slot']}-"
+                f"{flow['last_slot']} carried {flow['bundles']} bundles; {flow['domain_blocks']} domain blocks with "
+                f"transactions: {', '.join(str(c) for c in flow['transactions_per_domain_block'])} "
+                f"(at most one bundle per consensus block: a sender with a transaction in an in-flight bundle "
+                f"is left out of the next one, and a bundle holds at most "
+                f"{flow['max_bundle_transfers']} transfers, the DEV bundle weight limit)")
         notes.append(f"transfers: all {n:,} receipts have status 1 on both nodes (checked after timing); "
-                     f"client CPU {best.client_cpu_us_per_request:.0f} us/request on ours, "
+                     f"client CPU {ours.client_cpu_us_per_request:.0f} us/request on ours, "
                      f"{hh.client_cpu_us_per_request:.0f} on Hardhat ({hh.client_cpu_seconds / hh.seconds:.0%} of one "
-                     f"core over Hardhat's run); {best.connections} and {hh.connections} TCP connections")
+                     f"core over Hardhat's run); {ours.connections} and {hh.connections} TCP connections")
 
     if "eth_call" in selected or "block_number" in selected:
         ceiling = rpc.client_ceiling(sizes.block_numbers, scratch)
@@ -257,8 +255,9 @@ def _run_rpc(selected, sizes: Sizes, scratch: Path, nodes: rpc.Nodes, rows: list
         notes.append(f"client ceiling: the same client against a do-nothing server (canned answer, asyncio) does "
                      f"{ceiling.per_second:,.0f} sequential req/s (p50 {ceiling.p50_ms:.3f} ms, client CPU "
                      f"{ceiling.client_cpu_us_per_request:.0f} us/request): the client is not what limits the figures")
-        ours_node = nodes.add(rpc.start_dev_node(block_time, scratch))
-        say(f"  autonomys dev --block-time {block_time:g} at {ours_node.url}")
+        dev_node()
+        notes.append("eth_call / eth_blockNumber: ours is the same consensus-driven node as the transfers "
+                     "(its PoT worker keeps one core busy proving slots while it answers)")
         if "eth_call" in selected:
             bytecode = rpc.call_target_bytecode()
             hh_contract = rpc.deploy_call_target(hardhat.url, bytecode)

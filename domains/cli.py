@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from domains.evm.chain import DomainChain, DomainError, InvalidBlock
 from domains.evm.genesis import (
     DEV_CHAIN_ID,
