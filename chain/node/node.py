@@ -723,8 +723,11 @@ class ConsensusNode:
             return None
         parent, slots, slot_output, ranges, history = claim
         if solution is None:
+            # Votes are not produced yet, so the farmer audits with the block range and proves
+            # only its best candidate (proving costs a PoS table per candidate).
             solutions = self.farmer.solve(
-                slot, slot_output, ranges.block_range, ranges.voting_range, history, self.segment_commitment
+                slot, slot_output, ranges.block_range, ranges.block_range, history, self.segment_commitment,
+                max_solutions=1,
             )
             chosen = first_solution_in_range(solutions, ranges.block_range)
             if chosen is None:
