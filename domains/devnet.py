@@ -204,13 +204,29 @@ class DevNetwork:
             kind, item = self._events.get()
             if kind == "stop":
                 return
+            self._handle(kind, item)
+
+    def _handle(self, kind: str, item) -> None:
+        try:
+            if kind == "slot":
+                self._on_slot(item)
+            else:  # a new best block, or the catch-up at start: follow the canonical chain
+                self._follow_best_chain()
+        except Exception:  # one bad event must not stop the domain
+            log.exception("domain driver failed on %s", kind)
+
+    def process_pending_events(self) -> int:
+        """Handle the queued slot and block events on this thread (without `start()`: a test
+        or tool drives the node with `node.run_slot()` and then calls this). Returns how many."""
+        handled = 0
+        while True:
             try:
-                if kind == "slot":
-                    self._on_slot(item)
-                else:  # a new best block, or the catch-up at start: follow the canonical chain
-                    self._follow_best_chain()
-            except Exception:  # one bad event must not stop the domain
-                log.exception("domain driver failed on %s", kind)
+                kind, item = self._events.get_nowait()
+            except queue.Empty:
+                return handled
+            if kind != "stop":
+                self._handle(kind, item)
+                handled += 1
 
     def _on_slot(self, info) -> None:
         """The operator's bundle for the slot the farmer claims now (PoT slot − authoring delay,
