@@ -17,7 +17,7 @@ Benchmarks (names for `--only`):
   block_execution  DomainChain.build_block vs raw py-evm MiningChain.mine_all on the same
                    transactions (benchmarks/block_execution.py). Target: >= 0.9x py-evm.
 
-Consensus primitives (no node needed; each module also runs alone, e.g. `python benchmarks/pot.py`):
+Consensus benchmarks (each module also runs alone, e.g. `python benchmarks/pot.py`; only devnet starts a node):
   pot              PoT proving vs a chained AES-NI loop in C built by the benchmark; verify / prove.
   pos              PoS table build at K=20 (one core) and K=16.
   archiving        archiving one mainnet-size segment (128 MiB), with stage times.
@@ -237,9 +237,9 @@ def _run_rpc(selected, sizes: Sizes, scratch: Path, nodes: rpc.Nodes, rows: list
         report["transfers"] = {"hardhat": asdict(hh), "ours": asdict(ours), "ours_block_flow": flow}
         if flow["domain_blocks"]:
             notes.append(
-                f"transfers, ours: {flow['consensus_blocks']} consensus blocks over slots {flow['first_slot']}-"
-                f"{flow['last_slot']} carried {flow['bundles']} bundles; {flow['domain_blocks']} domain blocks with "
-                f"transactions: {', '.join(str(c) for c in flow['transactions_per_domain_block'])} "
+                f"transfers, ours: consensus blocks {flow['consensus_blocks']} (slots {flow['first_slot']}-"
+                f"{flow['last_slot']}), bundles they carried {flow['bundles']}; transactions per domain block: "
+                f"{', '.join(str(c) for c in flow['transactions_per_domain_block'])} "
                 f"(at most one bundle per consensus block: a sender with a transaction in an in-flight bundle "
                 f"is left out of the next one, and a bundle holds at most "
                 f"{flow['max_bundle_transfers']} transfers, the DEV bundle weight limit)")

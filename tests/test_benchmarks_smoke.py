@@ -54,3 +54,25 @@ def test_consensus_benchmarks_quick_print_every_row(tmp_path):
     for r in report["rows"]:
         assert r["ours"] > 0, r
         assert r["verdict"] in ("PASS", "MISS", ""), r
+
+
+def test_devnet_benchmark_quick_prints_every_row(tmp_path):
+    """`benchmarks/devnet.py --quick` starts a fresh `autonomys dev`, measures it, imports a
+    small DEV chain into a second node, and prints every row (figures not asserted)."""
+    out_json = tmp_path / "devnet.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "devnet.py"), "--quick", "--json", str(out_json)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out_json.read_text())
+    names = [r["name"] for r in report["rows"]]
+    for expected in ("Dev cold start: first RPC answer", "Dev cold start: first consensus block",
+                     "Dev cold start: first domain receipt", "PoT slot time", "Consensus block interval",
+                     "Domain block latency p50", "Domain block latency p95", "Block import, DEV"):
+        assert any(n.startswith(expected) for n in names), (expected, names)
+        assert expected in proc.stdout
+    for r in report["rows"]:
+        assert r["ours"] > 0, r
+        assert r["verdict"] in ("PASS", "MISS", ""), r
+    details = report["details"]
+    assert len(details["network"]["latency_s"]) == 15
+    assert details["block_import"]["blocks"] + details["block_import"]["skipped_future_slot"] == 4
