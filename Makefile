@@ -1,7 +1,7 @@
 # The two commands (see README.md):
 #   make dev    set up everything, then run the dev network (RPC on http://127.0.0.1:8545)
 #   make test   set up everything, then run the whole test suite
-# Extra arguments for the dev node go in ARGS, e.g. `make dev ARGS="--tmp --block-time 2"`.
+# Extra arguments for the dev node go in ARGS, e.g. `make dev ARGS="--tmp --sectors 2"`.
 
 PYTHON ?= python3.11
 VENV   := .venv

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from chain import params as chain_params
 from chain.scale import (
     decode_bytes,
     decode_u32,
@@ -45,8 +46,11 @@ class DomainParams:
         return replace(self, **changes)
 
 
-MAINNET = DomainParams(name="mainnet", challenge_depth=14_400)
-DEV = DomainParams(name="dev", challenge_depth=5)
+MAINNET = DomainParams(name="mainnet", challenge_depth=14_400,
+                       consensus_slot_probability=chain_params.MAINNET.slot_probability)
+#: The dev consensus chain wins a slot with probability 1/2 (chain.params.DEV), so it expects 2
+#: bundles per block, not 6: a DEV bundle may hold a third of a domain block.
+DEV = DomainParams(name="dev", challenge_depth=5, consensus_slot_probability=chain_params.DEV.slot_probability)
 TEST = DomainParams(name="test", challenge_depth=3)
 
 
