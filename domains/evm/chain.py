@@ -19,6 +19,7 @@ the consensus chain's bundles later. This class knows nothing about either.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -49,6 +50,7 @@ from eth_utils import ValidationError
 from chain.store import KVStore, StoreError
 from domains.evm.db import BlockWriteDB, CommittedDB, ScratchDB
 from domains.evm.genesis import FORK_NAMES, ForkSchedule, Genesis
+from domains.evm.precompiles import DOMAIN_PRECOMPILES
 
 META_KEY = b"autonomys:domain:meta"
 #: How many recent blocks (and their receipts) are kept decoded in memory.
@@ -549,7 +551,25 @@ def _open_store(path: Path) -> KVStore:
 
 
 def _chain_class(chain_id: int, forks: ForkSchedule, resolved) -> type[Chain]:
-    vm_configuration = tuple((number, forks.vm_class(name)) for number, name in resolved)
+    vm_configuration = tuple((number, domain_vm_class(forks.vm_class(name))) for number, name in resolved)
     return Chain.configure(__name__="AutonomysDomainChain", vm_configuration=vm_configuration,
                            chain_id=chain_id)
 
+
+@functools.lru_cache(maxsize=256)   # forks with overrides are configured anew on each call
+def domain_vm_class(vm_class: type[VirtualMachineAPI]) -> type[VirtualMachineAPI]:
+    """`vm_class` with the domain's precompiles (domains.evm.precompiles.DOMAIN_PRECOMPILES,
+    the X.509 precompile at 0x…0801) added to its fork's precompile table.
+
+    Only the domain's own VMs get them: the fork's computation class is subclassed here, not
+    changed, so py-evm's classes stay as they are for anything else in the process. Because
+    py-evm's EIP-2929 `is_address_warm` reads the computation class's precompile table, the
+    added addresses count as warm from Berlin on, as the fork's own precompiles do."""
+    state_class = vm_class.get_state_class()
+    base = state_class.computation_class
+    computation_class = type(f"Domain{base.__name__}", (base,), {
+        "_precompiles": {**base.get_precompiles(), **DOMAIN_PRECOMPILES},
+    })
+    domain_state = state_class.configure(__name__=f"Domain{state_class.__name__}",
+                                         computation_class=computation_class)
+    return vm_class.configure(__name__=f"Domain{vm_class.__name__}", _state_class=domain_state)

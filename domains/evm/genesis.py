@@ -174,12 +174,19 @@ def dev_accounts(count: int = DEV_ACCOUNT_COUNT, mnemonic: str = DEV_MNEMONIC) -
 
 
 def dev_genesis(chain_id: int = DEV_CHAIN_ID, gas_limit: int = DEV_GAS_LIMIT,
-                timestamp: int = 0, extra_alloc: dict[bytes, dict[str, Any]] | None = None) -> Genesis:
-    """The dev network's genesis: Prague from block 0, the 10 dev accounts funded."""
+                timestamp: int = 0, extra_alloc: dict[bytes, dict[str, Any]] | None = None,
+                predeploys: bool = True) -> Genesis:
+    """The dev network's genesis: Prague from block 0, the 10 dev accounts funded, and (unless
+    `predeploys` is False) the registries predeployed at their fixed addresses
+    (domains.evm.predeploys; governance = dev account 0). `extra_alloc` wins over both."""
     alloc: dict[bytes, dict[str, Any]] = {
         to_canonical_address(address): _account(balance=DEV_ACCOUNT_BALANCE)
         for address, _ in dev_accounts()
     }
+    if predeploys:
+        from domains.evm.predeploys import predeploy_alloc
+
+        alloc.update(predeploy_alloc(chain_id=chain_id, timestamp=timestamp))
     alloc.update(extra_alloc or {})
     header = {
         "difficulty": 0,
@@ -215,7 +222,12 @@ def load_genesis_json(path: str | Path) -> Genesis:
 
 
 def parse_genesis_json(data: Any) -> Genesis:
-    """A `Genesis` from a geth-style genesis object (`config`, `alloc`, header fields)."""
+    """A `Genesis` from a geth-style genesis object (`config`, `alloc`, header fields).
+
+    A new domain gets the registries predeployed (domains.evm.predeploys) when its block 0
+    runs Cancun or later (the contracts use Cancun opcodes), unless the file's top-level
+    `"autonomysPredeploys": false` says otherwise; `{"governance": "0x…"}` there sets their
+    governance (default: dev account 0). Accounts in the file's `alloc` win over them."""
     if not isinstance(data, dict):
         raise GenesisError("genesis must be a JSON object")
     config = data.get("config")
@@ -298,6 +310,15 @@ def parse_genesis_json(data: Any) -> Genesis:
             code=_bytes(account.get("code", "0x"), f"{where}.code"),
             storage={k: v for k, v in storage.items() if v},
         )
+    try:
+        from domains.evm.predeploys import genesis_predeploy_setting, predeploy_alloc
+
+        wanted, governance = genesis_predeploy_setting(data)
+    except ValueError as exc:
+        raise GenesisError(str(exc)) from None
+    if wanted and _fork_index(genesis_fork) >= _fork_index("cancun"):
+        registries = predeploy_alloc(chain_id=chain_id, timestamp=header["timestamp"], governance=governance)
+        alloc = {**registries, **alloc}
     return Genesis(chain_id=chain_id, forks=forks, header=header, alloc=alloc)
 
 
