@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub = parser.add_subparsers(dest="command", required=True)
+    from domains.auto_id import add_auto_id_parser
+
+    add_auto_id_parser(sub)
 
     dev = sub.add_parser("dev", help="run the dev network (consensus chain + farmer + EVM domain + JSON-RPC gateway)")
     _rpc_args(dev)
@@ -162,12 +165,27 @@ def _print_banner(args, base: Path, network) -> None:
         f"  JSON-RPC:     http://{host}:{args.rpc_port}   WebSocket: ws://{host}:{args.rpc_port}",
         "  blocks:       one domain block per consensus block that carries bundles (no timer)",
     ]
+    registries = _registries(chain)
+    if registries:
+        lines.append("  registries (RPC: autonomys_registries):")
+        lines += [f"    {name:<17} {address}" for name, address in registries.items()]
     if not args.no_dev_signer:
         lines.append(f"  dev accounts (mnemonic \"{DEV_MNEMONIC}\"), 10,000 ETH each at genesis:")
         for i, (address, key) in enumerate(dev_accounts()):
             lines.append(f"    ({i}) {address}  0x{key.hex()}")
         lines.append("  These keys are public. Never use them on a live network.")
     print("\n".join(lines), flush=True)
+
+
+def _registries(chain) -> dict[str, str]:
+    """The predeployed registries the domain's state holds, and the X.509 precompile."""
+    from domains.evm.precompiles import X509_PRECOMPILE_ADDRESS
+    from domains.evm.predeploys import predeploy_addresses
+
+    state = chain.state_at(chain.head())
+    found = {n: a for n, a in predeploy_addresses().items() if state.get_code(bytes.fromhex(a[2:]))}
+    found["X509 precompile"] = "0x" + X509_PRECOMPILE_ADDRESS.hex()
+    return found
 
 
 def _serve(node, args, *, dev_signer: bool, consensus=None) -> None:

@@ -215,6 +215,7 @@ def example_calls(env: Env) -> dict[str, list]:
         "debug_traceBlockByNumber": ["0x2", {"tracer": "callTracer"}],
         "debug_traceBlockByHash": [block1],
         "debug_traceCall": [call, "latest", {"tracer": "callTracer"}],
+        "autonomys_registries": [],
         # the consensus chain's methods: this gateway serves a domain alone, so each is -32601
         # (tests/test_consensus_rpc.py serves them beside a consensus node)
         **{method: params for method, params in CONSENSUS_CALLS.items()},
@@ -243,6 +244,17 @@ def test_every_method_answers_and_validates(env):
 
 
 # -- chain data --------------------------------------------------------------------------------
+
+def test_registries_are_reported_with_their_fixed_addresses(env):
+    from domains.evm.predeploys import predeploy_addresses
+
+    found = env.rpc.result("autonomys_registries")
+    assert found == {**predeploy_addresses(), "X509Precompile": "0x0000000000000000000000000000000000000801"}
+    for name, address in predeploy_addresses().items():
+        assert len(env.rpc.result("eth_getCode", address, "latest")) > 2, name
+    precompiles = env.rpc.result("eth_config")["current"]["precompiles"]
+    assert precompiles["AUTONOMYS_X509"] == "0x0000000000000000000000000000000000000801"
+
 
 def test_identity_methods(env):
     assert env.rpc.result("eth_chainId") == hex(CHAIN_ID)

@@ -9,7 +9,8 @@
 - `eth_filters`: eth_getLogs, polling filters, WebSocket subscriptions;
 - `debug`: raw RLP getters and tracing; `txpool`: pool inspection;
 - `web3`: `web3_*` and `net_*`;
-- `consensus`: the consensus chain's `chain_*`, `author_*`, `system_*` and `subspace_*`.
+- `consensus`: the consensus chain's `chain_*`, `author_*`, `system_*` and `subspace_*`;
+- `autonomys`: `autonomys_registries` (the predeployed registries and the X.509 precompile).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from domains.rpc.dispatch import Method, MethodTable
 def all_methods() -> dict[str, Method]:
     """Every method of the gateway, by name."""
     from domains.rpc.methods import (
+        autonomys,
         consensus,
         debug,
         eth_chain,
@@ -34,5 +36,5 @@ def all_methods() -> dict[str, Method]:
     )
 
     modules = (eth_chain, eth_state, eth_fees, eth_execution, eth_simulate, eth_transactions, eth_filters, debug, txpool,
-               web3, consensus)
+               web3, consensus, autonomys)
     return MethodTable().merge(module.table for module in modules).methods

@@ -10,6 +10,7 @@ from eth.vm.forks.cancun.constants import BEACON_ROOTS_ADDRESS
 from eth.vm.forks.prague import constants as prague
 
 from domains.evm.genesis import FORK_NAMES
+from domains.evm.precompiles import X509_PRECOMPILE_ADDRESS, X509_PRECOMPILE_NAME
 from domains.rpc import formatting as fmt
 from domains.rpc.blocks import BlockView, find_header, find_transaction
 from domains.rpc.context import Context
@@ -194,6 +195,7 @@ PRECOMPILE_NAMES = {
     8: "BN254_PAIRING", 9: "BLAKE2F", 0x0A: "KZG_POINT_EVALUATION", 0x0B: "BLS12_G1ADD",
     0x0C: "BLS12_G1MSM", 0x0D: "BLS12_G2ADD", 0x0E: "BLS12_G2MSM", 0x0F: "BLS12_PAIRING_CHECK",
     0x10: "BLS12_MAP_FP_TO_G1", 0x11: "BLS12_MAP_FP2_TO_G2",
+    int.from_bytes(X509_PRECOMPILE_ADDRESS, "big"): X509_PRECOMPILE_NAME,
 }
 #: Blob schedules (EIP-7840) of the forks py-evm runs.
 BLOB_SCHEDULES = {
