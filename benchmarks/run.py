@@ -25,6 +25,8 @@ Consensus benchmarks (each module also runs alone, e.g. `python benchmarks/pot.p
   devnet           the dev network itself (benchmarks/devnet.py): cold start (first RPC answer,
                    first consensus block, first domain receipt), PoT slot time, consensus block
                    interval, send -> receipt latency (p50 target <= 2 s), block import time.
+  precompile       the X.509 precompile's verifySignature per key type against `cryptography` called
+                   directly (benchmarks/precompile.py).
 
 Usage: python benchmarks/run.py [--quick] [--only NAME ...] [--json FILE] [--hardhat-logging]
 """
@@ -50,7 +52,7 @@ import block_execution  # noqa: E402
 import rpc_vs_hardhat as rpc  # noqa: E402
 
 EVM_NAMES = ("transfers", "eth_call", "block_number", "block_execution")
-CONSENSUS_NAMES = ("pot", "pos", "archiving", "farming", "devnet")
+CONSENSUS_NAMES = ("pot", "pos", "archiving", "farming", "devnet", "precompile")
 NAMES = EVM_NAMES + CONSENSUS_NAMES
 TRANSFER_TARGET = 2.0
 
