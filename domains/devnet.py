@@ -44,7 +44,6 @@ from chain.farming import calculate_solution_distance, public_key_hash, sector_i
 from chain.farming.encoding import proof_mask
 from chain.keys import Ed25519Signer
 from chain.node import ConsensusNode
-from chain.node.production import block_context
 from chain.params import DEV, Params
 from chain.pot import global_challenge
 from chain.runtime import GenesisConfig, Runtime
@@ -139,7 +138,9 @@ class DevNetwork:
         balances = {self.farmer_signer.public_key: FARMER_BALANCE, self.operator_signer.public_key: OPERATOR_BALANCE}
         for name in ("alice", "bob"):
             balances[Ed25519Signer.dev(name).public_key] = DEV_ACCOUNT_BALANCE
+        # used only when the chain is created: block timestamps count slots from this moment
         consensus_genesis = GenesisConfig(balances=balances, sudo_key=Ed25519Signer.dev("alice").public_key,
+                                          timestamp=int(time.time() * 1000),
                                           extra={self.domains_pallet.name: genesis_config([self.genesis_domain])})
         self.node = ConsensusNode(base / "consensus", self.params, self.runtime, self.farmer_signer,
                                   genesis_config=consensus_genesis, durable=config.durable)
@@ -277,7 +278,7 @@ class DevNetwork:
     def _follow(self, signed: SignedBlock) -> None:
         header = signed.block.header
         pre = header.pre_digest(self.params)
-        ctx = block_context(header.number, header.parent_hash, pre)
+        ctx = self.node.block_context(header.number, header.parent_hash, pre)
         bundles = self.successful_bundles(signed)
         self.stats.consensus_blocks += 1
         if self.stats.first_block_at is None:

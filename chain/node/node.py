@@ -173,6 +173,9 @@ class ConsensusNode:
         if getattr(runtime, "genesis_hash", "absent") is None:
             runtime.genesis_hash = self.genesis_hash  # signatures before block 1 (chain.runtime)
 
+        timestamp_of = getattr(runtime, "timestamp", None)
+        #: the genesis state's timestamp (ms): block timestamps count slots from it
+        self.genesis_timestamp_ms = timestamp_of(self.trie_db(), self.genesis_header.state_root) if timestamp_of else 0
         genesis_pot = self._pot_params(self.genesis_header.state_root)
         self.genesis_pot_input = pot.genesis_slot_input(
             self.genesis_hash, pot_external_entropy, genesis_pot.slot_iterations
@@ -192,6 +195,12 @@ class ConsensusNode:
 
     # =========================================================================================
     # Opening: genesis and reload
+
+    def block_context(self, number: int, parent_hash: bytes, pre: PreDigest):
+        """The runtime's view of a block (`chain.node.production.block_context`), with this
+        chain's genesis timestamp and the params' slot duration."""
+        return block_context(number, parent_hash, pre, genesis_timestamp_ms=self.genesis_timestamp_ms,
+                             slot_duration_ms=self.params.slot_duration_ms)
 
     def _create_genesis(self, genesis_config: Any) -> None:
         """Block 0: the runtime's genesis state, an empty block, archived at once (spec §4
@@ -475,7 +484,7 @@ class ConsensusNode:
         signed.block.check_extrinsics_root()
         executed = self._own.pop(block_hash, None)
         if executed is None:
-            executed = self._execute(parent.state_root, block_context(header.number, header.parent_hash, pre),
+            executed = self._execute(parent.state_root, self.block_context(header.number, header.parent_hash, pre),
                                      signed.block.extrinsics, label)
         checks.check_state_root(header.state_root, executed.outcome.state_root, label)
         checks.check_consensus_logs(logs, executed.outcome.consensus_logs, label)
@@ -735,7 +744,7 @@ class ConsensusNode:
             solution = chosen[1]
         pre = PreDigest(slot, solution, PotInfo(slot_output, slots[-1].output))
         number = parent.number + 1
-        ctx = block_context(number, parent_hash, pre)
+        ctx = self.block_context(number, parent_hash, pre)
         with self._lock:
             if segment_headers is None:
                 segment_headers = segment_headers_for_block(number, self.segment_headers_list, self.params.confirmation_depth_k)

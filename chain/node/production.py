@@ -27,7 +27,6 @@ from chain.block import (
 )
 from chain.farming.solution import Solution
 from chain.node.pot_worker import PotSlot
-from chain.node.runtime_api import SLOT_DURATION_MS
 from chain.params import Params
 from chain.runtime.pallet import BlockContext
 
@@ -58,19 +57,21 @@ def justification_of(slots: Sequence[PotSlot]) -> PotCheckpointsJustification:
     return PotCheckpointsJustification(slots[0].seed, tuple(s.checkpoints for s in slots))
 
 
-def block_timestamp(slot: int) -> int:
-    """The block's timestamp in ms: `slot × SLOT_DURATION` (a pure function of the header)."""
-    return slot * SLOT_DURATION_MS
+def block_timestamp(slot: int, genesis_timestamp_ms: int, slot_duration_ms: int) -> int:
+    """The block's timestamp in ms: `genesis timestamp + slot × slot duration` (a pure function
+    of the header and the genesis state, so import recomputes it exactly)."""
+    return genesis_timestamp_ms + slot * slot_duration_ms
 
 
-def block_context(number: int, parent_hash: bytes, pre_digest: PreDigest) -> BlockContext:
+def block_context(number: int, parent_hash: bytes, pre_digest: PreDigest, *, genesis_timestamp_ms: int,
+                  slot_duration_ms: int) -> BlockContext:
     """What the runtime knows of a block, from its header (chain.runtime.pallet.BlockContext)."""
     solution = pre_digest.solution
     return BlockContext(
         number=number,
         parent_hash=parent_hash,
         slot=pre_digest.slot,
-        timestamp=block_timestamp(pre_digest.slot),
+        timestamp=block_timestamp(pre_digest.slot, genesis_timestamp_ms, slot_duration_ms),
         farmer_public_key=solution.public_key,
         reward_address=solution.reward_address,
         solution_chunk=solution.chunk,

@@ -14,11 +14,6 @@ from typing import Any, Sequence
 from chain.node.pot_worker import PotParameters, to_pot_change
 from chain.verification import voting_solution_range
 
-#: Nominal slot duration (spec §2 "SLOT_DURATION = 1000 ms"): a block's timestamp is
-#: `slot * SLOT_DURATION_MS`, so it is a pure function of the header (strictly increasing
-#: with the slot, as the Timestamp pallet requires).
-SLOT_DURATION_MS = 1000
-
 
 @dataclass(frozen=True)
 class Ranges:
