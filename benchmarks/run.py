@@ -27,6 +27,7 @@ Consensus benchmarks (each module also runs alone, e.g. `python benchmarks/pot.p
                    interval, send -> receipt latency (p50 target <= 2 s), block import time.
   precompile       the X.509 precompile's verifySignature per key type against `cryptography` called
                    directly (benchmarks/precompile.py).
+  registry_gas     gas per registry operation (benchmarks/registry_gas.py), in-process.
 
 Usage: python benchmarks/run.py [--quick] [--only NAME ...] [--json FILE] [--hardhat-logging]
 """
@@ -52,7 +53,7 @@ import block_execution  # noqa: E402
 import rpc_vs_hardhat as rpc  # noqa: E402
 
 EVM_NAMES = ("transfers", "eth_call", "block_number", "block_execution")
-CONSENSUS_NAMES = ("pot", "pos", "archiving", "farming", "devnet", "precompile")
+CONSENSUS_NAMES = ("pot", "pos", "archiving", "farming", "devnet", "precompile", "registry_gas")
 NAMES = EVM_NAMES + CONSENSUS_NAMES
 TRANSFER_TARGET = 2.0
 
