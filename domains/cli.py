@@ -49,9 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)-5s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from chain.block import InvalidBlock as InvalidConsensusBlock
+    from chain.farmer import FarmError
+    from chain.store import StoreError
+
     try:
         return args.func(args)
-    except (DomainError, GenesisError, InvalidBlock) as exc:
+    except (DomainError, GenesisError, InvalidBlock, InvalidConsensusBlock, FarmError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
