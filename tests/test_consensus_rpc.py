@@ -18,7 +18,7 @@ from domains.evm.genesis import dev_genesis
 from domains.evm.node import DomainNode
 from domains.rpc.server import build_app
 from domains.rpc.testing import LiveServer
-from tests.test_node_support import ALICE, BOB, make_node
+from tests.node_support import ALICE, BOB, make_node
 
 
 class Rpc:

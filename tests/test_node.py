@@ -35,7 +35,7 @@ from chain.node import ConsensusNode, CorruptedChainData, PotChain
 from chain.node.pot_worker import PotParameters
 from chain.params import TEST, U64_MAX
 from chain.runtime.extrinsics import signed_transfer
-from tests.test_node_support import ALICE, BOB, FARMER_SIGNER, genesis_config, make_node, make_runtime
+from tests.node_support import ALICE, BOB, FARMER_SIGNER, genesis_config, make_node, make_runtime
 
 CHAIN_LENGTH = 32
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from chain.node import ConsensusNode
 from chain.params import TEST
-from tests.test_node_support import genesis_config, make_runtime
+from tests.node_support import genesis_config, make_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 10
@@ -24,7 +24,7 @@ ROUNDS = 10
 
 def run_until_killed(directory: Path, rng: random.Random) -> list[tuple[int, str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.test_node_crash_worker", str(directory)],
+        [sys.executable, "-m", "tests.node_crash_worker", str(directory)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )
     reported: list[tuple[int, str]] = []

@@ -13,7 +13,7 @@ def main(directory: str) -> None:
     from chain.farmer import Farmer
     from chain.node import ConsensusNode
     from chain.params import TEST
-    from tests.test_node_support import FARMER_SIGNER, REWARD_ADDRESS, genesis_config, make_runtime
+    from tests.node_support import FARMER_SIGNER, REWARD_ADDRESS, genesis_config, make_runtime
 
     base = Path(directory)
     node = ConsensusNode(base / "node", TEST, make_runtime(), FARMER_SIGNER, genesis_config=genesis_config(),
