@@ -39,14 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from chain.farmer.farm_info import (
-    FarmInfo,
-    check_farm_info,
-    farm_info_path,
-    fsync_directory,
-    read_farm_info,
-    write_atomically,
-)
+from chain.farmer.farm_info import FarmInfo, check_farm_info, farm_info_path, read_farm_info
+from chain.files import fsync_directory, write_atomically
 from chain.farmer.progress import PlottingProgress, ProgressPrinter
 from chain.farming.audit import audit_sector, global_challenge
 from chain.farming.identifiers import (

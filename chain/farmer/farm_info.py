@@ -88,32 +88,6 @@ def farm_info_path(directory) -> str:
     return os.path.join(os.fspath(directory), FARM_INFO_FILE)
 
 
-def write_atomically(path, data: bytes) -> None:
-    """Write `data` to `path` via `path.tmp`, fsync, rename, then fsync the directory."""
-    path = os.fspath(path)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_directory(os.path.dirname(path) or ".")
-
-
-def fsync_directory(directory) -> None:
-    """Make renames in `directory` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def read_farm_info(directory) -> FarmInfo | None:
     """The farm info of `directory`, or None for a new farm (no file yet)."""
     path = farm_info_path(directory)

@@ -24,6 +24,7 @@ from chain.farming.layout import (
     metadata_path,
     sector_size,
 )
+from chain.files import write_atomically
 from chain.params import Params
 
 
@@ -114,15 +115,10 @@ def plot_sector(
 
 
 def write_sector_files(sector_path, plotted: PlottedSector) -> None:
-    """Write the sector to `sector_path` and its metadata next to it (`<path>.meta`); each file
-    is written to a temporary name and renamed into place."""
-    for path, data in ((os.fspath(sector_path), plotted.sector), (metadata_path(sector_path), plotted.metadata.encode())):
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+    """Write the sector to `sector_path` and its metadata next to it (`<path>.meta`), each
+    atomically (`chain.files.write_atomically`)."""
+    write_atomically(sector_path, plotted.sector)
+    write_atomically(metadata_path(sector_path), plotted.metadata.encode())
 
 
 def plot_sector_to_file(
