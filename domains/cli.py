@@ -169,7 +169,9 @@ def _print_banner(args, base: Path, network) -> None:
         f"  JSON-RPC:     http://{host}:{args.rpc_port}   WebSocket: ws://{host}:{args.rpc_port}",
         "  blocks:       one domain block per consensus block that carries bundles (no timer)",
     ]
-    registries = _registries(chain)
+    from domains.evm.predeploys import registries_in
+
+    registries = registries_in(chain.state_at(head))
     if registries:
         lines.append("  registries (RPC: autonomys_registries):")
         lines += [f"    {name:<17} {address}" for name, address in registries.items()]
@@ -179,17 +181,6 @@ def _print_banner(args, base: Path, network) -> None:
             lines.append(f"    ({i}) {address}  0x{key.hex()}")
         lines.append("  These keys are public. Never use them on a live network.")
     print("\n".join(lines), flush=True)
-
-
-def _registries(chain) -> dict[str, str]:
-    """The predeployed registries the domain's state holds, and the X.509 precompile."""
-    from domains.evm.precompiles import X509_PRECOMPILE_ADDRESS
-    from domains.evm.predeploys import predeploy_addresses
-
-    state = chain.state_at(chain.head())
-    found = {n: a for n, a in predeploy_addresses().items() if state.get_code(bytes.fromhex(a[2:]))}
-    found["X509 precompile"] = "0x" + X509_PRECOMPILE_ADDRESS.hex()
-    return found
 
 
 def _serve(node, args, *, dev_signer: bool, consensus=None) -> None:

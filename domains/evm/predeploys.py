@@ -99,6 +99,18 @@ def predeploy_addresses() -> dict[str, str]:
     return {p.name: to_checksum_address(p.address) for p in PREDEPLOYS}
 
 
+def registries_in(state) -> dict[str, str]:
+    """The registries a domain's `state` holds (a genesis may opt out of predeploys), name ->
+    checksummed address, and the X.509 precompile as "X509Precompile" (what the RPC's
+    `autonomys_registries` returns and `autonomys dev` prints)."""
+    from domains.evm.precompiles import X509_PRECOMPILE_ADDRESS
+
+    found = {name: address for name, address in predeploy_addresses().items()
+             if state.get_code(bytes.fromhex(address[2:]))}
+    found["X509Precompile"] = to_checksum_address(X509_PRECOMPILE_ADDRESS)
+    return found
+
+
 # -- compiling, with the cache ---------------------------------------------------------------
 
 

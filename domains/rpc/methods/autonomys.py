@@ -7,9 +7,7 @@
 
 from __future__ import annotations
 
-from domains.evm.precompiles import X509_PRECOMPILE_ADDRESS
-from domains.evm.predeploys import predeploy_addresses
-from domains.rpc import formatting as fmt
+from domains.evm.predeploys import registries_in
 from domains.rpc.context import Context
 from domains.rpc.dispatch import MethodTable
 
@@ -19,8 +17,4 @@ table = MethodTable()
 @table.method("autonomys_registries")
 def registries(ctx: Context) -> dict:
     """{"AutoId": address, ..., "X509Precompile": address} for this domain's head state."""
-    state = ctx.chain.state_at(ctx.chain.head())
-    found = {name: address for name, address in predeploy_addresses().items()
-             if state.get_code(bytes.fromhex(address[2:]))}
-    found["X509Precompile"] = fmt.address(X509_PRECOMPILE_ADDRESS)
-    return found
+    return registries_in(ctx.chain.state_at(ctx.chain.head()))
