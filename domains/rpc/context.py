@@ -15,7 +15,7 @@ from typing import Any, Callable
 from domains.evm.chain import DomainChain
 from domains.evm.node import DomainNode
 from domains.rpc.dispatch import Dispatcher
-from domains.rpc.errors import MethodNotSupported
+from domains.rpc.errors import METHOD_NOT_FOUND, MethodNotSupported, RpcError
 from domains.rpc.filters import FilterRegistry
 from domains.rpc.subscriptions import SubscriptionHub
 
@@ -85,6 +85,13 @@ class Context:
     @property
     def config(self) -> GatewayConfig:
         return self.gateway.config
+
+    def require_connection(self) -> Any:
+        """The WebSocket connection of this request; -32601 over HTTP (no notifications)."""
+        if self.connection is None:
+            raise RpcError("notifications not supported: subscribe over a WebSocket connection",
+                           code=METHOD_NOT_FOUND)
+        return self.connection
 
     def require_dev_signer(self, method: str) -> None:
         """-32004 unless the dev signer is on and holds keys."""

@@ -281,18 +281,16 @@ def unsubscribe_slot_info(ctx: Context, sub_id: Any) -> bool:
 
 def _subscribe(ctx: Context, method: str) -> str:
     consensus_of(ctx)
-    if ctx.connection is None:
-        raise RpcError("notifications not supported: subscribe over a WebSocket connection", code=METHOD_NOT_FOUND)
-    sub = ctx.gateway.subscriptions.subscribe(ctx.connection, method, method=method)
-    ctx.connection.subscription_started(sub)
+    connection = ctx.require_connection()
+    sub = ctx.gateway.subscriptions.subscribe(connection, method, method=method)
+    connection.subscription_started(sub)
     return sub.hex_id
 
 
 def _unsubscribe(ctx: Context, sub_id: Any) -> bool:
-    if ctx.connection is None:
-        raise RpcError("notifications not supported: subscribe over a WebSocket connection", code=METHOD_NOT_FOUND)
+    connection = ctx.require_connection()
     try:
         value = int(sub_id, 16) if isinstance(sub_id, str) else int(sub_id)
     except (TypeError, ValueError):
         raise InvalidParams(f"invalid argument 0 (subscriptionId): {sub_id!r}") from None
-    return ctx.gateway.subscriptions.unsubscribe(ctx.connection, value)
+    return ctx.gateway.subscriptions.unsubscribe(connection, value)

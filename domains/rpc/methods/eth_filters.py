@@ -8,7 +8,7 @@ from typing import Any
 
 from domains.rpc.context import Context
 from domains.rpc.dispatch import MethodTable, Param
-from domains.rpc.errors import InvalidParams, RpcError, METHOD_NOT_FOUND
+from domains.rpc.errors import InvalidParams
 from domains.rpc.logs import log_criteria, log_filter, run_filter
 from domains.rpc.params import ParamError, quantity
 from domains.rpc.subscriptions import KINDS
@@ -60,20 +60,13 @@ def subscription_kind(value: Any) -> str:
     return value
 
 
-def _require_connection(ctx: Context):
-    if ctx.connection is None:
-        raise RpcError("notifications not supported: subscribe over a WebSocket connection",
-                       code=METHOD_NOT_FOUND)
-    return ctx.connection
-
-
 @table.method("eth_subscribe", Param("kind", subscription_kind), Param("options", lambda v: v, default=None))
 def subscribe(ctx: Context, kind: str, options: Any) -> str:
     """Start a `newHeads`, `logs` or `newPendingTransactions` subscription on this connection.
 
     `logs` takes an optional `{"address", "topics"}` object; `newPendingTransactions` an
     optional `true` for whole transactions instead of hashes."""
-    connection = _require_connection(ctx)
+    connection = ctx.require_connection()
     criteria, full = None, False
     if kind == "logs":
         if options is not None and not isinstance(options, dict):
@@ -95,4 +88,4 @@ def subscribe(ctx: Context, kind: str, options: Any) -> str:
 
 @table.method("eth_unsubscribe", Param("subscriptionId", quantity))
 def unsubscribe(ctx: Context, sub_id: int) -> bool:
-    return ctx.gateway.subscriptions.unsubscribe(_require_connection(ctx), sub_id)
+    return ctx.gateway.subscriptions.unsubscribe(ctx.require_connection(), sub_id)
