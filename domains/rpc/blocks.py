@@ -9,7 +9,9 @@ for the `eth_getBlock*` family, as geth answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
@@ -50,7 +52,7 @@ class BlockView:
 
     header: BlockHeaderAPI
     block: BlockAPI
-    _senders: list[bytes] | None = None
+    _senders: dict[int, bytes] = field(default_factory=dict)
     _receipts: tuple[ReceiptAPI, ...] | None = None
 
     @classmethod
@@ -61,10 +63,12 @@ class BlockView:
     def transactions(self) -> tuple[SignedTransactionAPI, ...]:
         return tuple(self.block.transactions)
 
-    def senders(self) -> list[bytes]:
-        if self._senders is None:
-            self._senders = [tx.sender for tx in self.block.transactions]
-        return self._senders
+    def sender(self, index: int) -> bytes:
+        """The sender of transaction `index` (its signature is recovered once per view)."""
+        sender = self._senders.get(index)
+        if sender is None:
+            sender = self._senders[index] = self.block.transactions[index].sender
+        return sender
 
     def receipts(self, chain: DomainChain) -> tuple[ReceiptAPI, ...]:
         if self._receipts is None:
@@ -76,7 +80,7 @@ class BlockView:
 
     def transaction_json(self, index: int) -> dict[str, Any]:
         tx = self.block.transactions[index]
-        return fmt.format_transaction(tx, self.senders()[index], self.location(index))
+        return fmt.format_transaction(tx, self.sender(index), self.location(index))
 
     def block_json(self, full_transactions: bool) -> dict[str, Any]:
         if full_transactions:
@@ -94,9 +98,8 @@ class BlockView:
         log_index = 0
         for index, (tx, receipt) in enumerate(zip(self.block.transactions, receipts)):
             if only is None or index == only:
-                sender = tx.sender if only is not None else self.senders()[index]
                 out.append(fmt.format_receipt(
-                    tx, receipt, sender=sender,
+                    tx, receipt, sender=self.sender(index),
                     location=self.location(index), gas_used=receipt.gas_used - previous_gas,
                     first_log_index=log_index, blob_gas_price=blob_price))
             previous_gas = receipt.gas_used
@@ -104,8 +107,39 @@ class BlockView:
         return out
 
 
-def find_transaction(chain: DomainChain, tx_hash: bytes) -> tuple[BlockView, int] | None:
-    """The canonical block holding `tx_hash` and its index there, or None."""
+class BlockViews:
+    """The views of the last `size` blocks asked for, by block hash.
+
+    What a block hash names never changes, so a view (its decoded transactions, receipts and
+    recovered senders) can be kept: clients that poll for receipts in a large block (a wallet
+    waiting for its transaction, ten senders waiting for theirs) decode the block and recover
+    each sender once instead of once per request."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._views: OrderedDict[bytes, BlockView] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def load(self, chain: DomainChain, header: BlockHeaderAPI) -> BlockView:
+        key = header.hash
+        with self._lock:
+            view = self._views.get(key)
+            if view is not None:
+                self._views.move_to_end(key)
+                return view
+        view = BlockView.load(chain, header)  # outside the lock: other requests go on meanwhile
+        with self._lock:
+            view = self._views.setdefault(key, view)
+            self._views.move_to_end(key)
+            while len(self._views) > self.size:
+                self._views.popitem(last=False)
+        return view
+
+
+def find_transaction(chain: DomainChain, tx_hash: bytes,
+                     views: BlockViews | None = None) -> tuple[BlockView, int] | None:
+    """The canonical block holding `tx_hash` and its index there, or None (`views`: a cache
+    to load the block through)."""
     location = chain.transaction_location(tx_hash)
     if location is None:
         return None
@@ -113,7 +147,7 @@ def find_transaction(chain: DomainChain, tx_hash: bytes) -> tuple[BlockView, int
     header = chain.header_by_number(number)
     if header is None:
         return None
-    view = BlockView.load(chain, header)
+    view = views.load(chain, header) if views is not None else BlockView.load(chain, header)
     if index >= len(view.block.transactions) or view.block.transactions[index].hash != tx_hash:
         return None  # the index points at a block that is no longer canonical
     return view, index

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from domains.evm.chain import DomainChain
 from domains.evm.node import DomainNode
+from domains.rpc.blocks import BlockView, BlockViews, find_transaction
 from domains.rpc.dispatch import Dispatcher
 from domains.rpc.errors import METHOD_NOT_FOUND, MethodNotSupported, RpcError
 from domains.rpc.filters import FilterRegistry
@@ -56,6 +57,7 @@ class Gateway:
         if consensus is not None:
             self.subscriptions.attach_consensus(consensus)
         self.dispatcher = Dispatcher(all_methods(), max_batch=config.max_batch)
+        self.views = BlockViews()
 
     def handle(self, payload: Any, connection: Any = None) -> Any:
         """Dispatch one decoded payload (blocking: call it on a worker thread)."""
@@ -85,6 +87,14 @@ class Context:
     @property
     def config(self) -> GatewayConfig:
         return self.gateway.config
+
+    def view(self, header) -> BlockView:
+        """The block `header` with its transactions, receipts and senders (cached by hash)."""
+        return self.gateway.views.load(self.chain, header)
+
+    def find_transaction(self, tx_hash: bytes) -> tuple[BlockView, int] | None:
+        """The canonical block view holding `tx_hash` and the index there, or None."""
+        return find_transaction(self.chain, tx_hash, self.gateway.views)
 
     def require_connection(self) -> Any:
         """The WebSocket connection of this request; -32601 over HTTP (no notifications)."""

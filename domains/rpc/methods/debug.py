@@ -19,7 +19,7 @@ from eth.vm.spoof import SpoofTransaction
 from domains.evm import execution, tracing
 from domains.evm.chain import DomainChain
 from domains.rpc import formatting as fmt
-from domains.rpc.blocks import BlockView, find_header, find_transaction
+from domains.rpc.blocks import BlockView, find_header
 from domains.rpc.context import Context
 from domains.rpc.dispatch import MethodTable, Param
 from domains.rpc.errors import InvalidParams, ResourceNotFound, ServerError
@@ -57,7 +57,7 @@ def raw_receipts(ctx: Context, ref) -> list[str]:
 @table.method("debug_getRawTransaction", Param("transactionHash", hash32))
 def raw_transaction(ctx: Context, tx_hash: bytes) -> str | None:
     """The EIP-2718 binary form of a mined or pending transaction; null if unknown."""
-    found = find_transaction(ctx.chain, tx_hash)
+    found = ctx.find_transaction(tx_hash)
     if found is not None:
         view, index = found
         return fmt.hexbytes(fmt.encode_transaction(view.transactions[index]))
@@ -110,7 +110,7 @@ def _tracer(config: dict | None, first_log_index: int, position: int):
 
 @table.method("debug_traceTransaction", Param("transactionHash", hash32), Param("config", json_object, default=None))
 def trace_transaction(ctx: Context, tx_hash: bytes, config: dict | None) -> dict:
-    found = find_transaction(ctx.chain, tx_hash)
+    found = ctx.find_transaction(tx_hash)
     if found is None:
         raise ServerError("transaction not found")
     view, index = found
@@ -124,7 +124,7 @@ def trace_block(ctx: Context, header: BlockHeaderAPI, config: dict | None) -> li
     """`[{txHash, result}]` for every transaction of the block, in order."""
     if header.block_number == 0:
         raise ServerError("genesis is not traceable")
-    view = BlockView.load(ctx.chain, header)
+    view = ctx.view(header)
     vm, running, logs = replay_until(ctx.chain, view, 0)
     _tracer(config, 0, 1)  # refuse a bad config even for an empty block
     out = []

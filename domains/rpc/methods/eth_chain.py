@@ -12,7 +12,7 @@ from eth.vm.forks.prague import constants as prague
 from domains.evm.genesis import FORK_NAMES
 from domains.evm.precompiles import X509_PRECOMPILE_ADDRESS, X509_PRECOMPILE_NAME
 from domains.rpc import formatting as fmt
-from domains.rpc.blocks import BlockView, find_header, find_transaction
+from domains.rpc.blocks import BlockView, find_header
 from domains.rpc.context import Context
 from domains.rpc.dispatch import MethodTable, Param
 from domains.rpc.errors import ResourceNotFound, ServerError
@@ -68,7 +68,7 @@ def _block_json(ctx: Context, ref, hydrated: bool) -> dict | None:
     header = find_header(ctx.chain, ref)
     if header is None:
         return None
-    return BlockView.load(ctx.chain, header).block_json(hydrated)
+    return ctx.view(header).block_json(hydrated)
 
 
 def _hash_ref(block_hash: bytes) -> BlockRef:
@@ -77,7 +77,7 @@ def _hash_ref(block_hash: bytes) -> BlockRef:
 
 def _view(ctx: Context, ref) -> BlockView | None:
     header = find_header(ctx.chain, ref)
-    return None if header is None else BlockView.load(ctx.chain, header)
+    return None if header is None else ctx.view(header)
 
 
 @table.method("eth_getBlockTransactionCountByNumber", Param("block", block_number_or_tag))
@@ -125,7 +125,7 @@ def _uncle(view: BlockView | None, index: int) -> dict | None:
 @table.method("eth_getTransactionByHash", Param("transactionHash", hash32))
 def transaction_by_hash(ctx: Context, tx_hash: bytes) -> dict | None:
     """A mined transaction, or a pending one from the pool (with null block fields)."""
-    found = find_transaction(ctx.chain, tx_hash)
+    found = ctx.find_transaction(tx_hash)
     if found is not None:
         view, index = found
         return view.transaction_json(index)
@@ -153,7 +153,7 @@ def _transaction_at(view: BlockView | None, index: int) -> dict | None:
 
 @table.method("eth_getTransactionReceipt", Param("transactionHash", hash32))
 def transaction_receipt(ctx: Context, tx_hash: bytes) -> dict | None:
-    found = find_transaction(ctx.chain, tx_hash)
+    found = ctx.find_transaction(tx_hash)
     if found is None:
         return None
     view, index = found
