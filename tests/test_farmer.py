@@ -195,7 +195,10 @@ def test_solve_max_solutions_and_all_verify(plotted_farm):
     assert len(solutions) >= 2
     for distance, solution in solutions:
         assert verify_solution(solution, 7, output, U64_MAX // 8, PARAMS, kzg(), PieceCheckParams(3, commitments)) == distance
+    hits = farmer.pos_tables.hits
+    # the second solve proves with the tables the first one kept, and finds the same solutions
     assert farmer.solve(7, output, U64_MAX // 32, U64_MAX // 8, 3, commitments, max_solutions=1) == solutions[:1]
+    assert farmer.pos_tables.hits == hits + 1
 
 
 # --- Resume and corruption ------------------------------------------------------------------

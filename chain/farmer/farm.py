@@ -42,9 +42,11 @@ from typing import Callable
 from chain.farmer.farm_info import FarmInfo, check_farm_info, farm_info_path, read_farm_info
 from chain.files import fsync_directory, write_atomically
 from chain.farmer.progress import PlottingProgress, ProgressPrinter
+from chain.farmer.table_cache import PosTableCache
 from chain.farming.audit import audit_sector, global_challenge
 from chain.farming.identifiers import (
     derive_expiration_history_size,
+    evaluation_seed,
     public_key_hash,
     sector_expiration_check_segment_index,
     sector_id as derive_sector_id,
@@ -60,6 +62,7 @@ from chain.farming.layout import (
     sector_size,
 )
 from chain.farming.plotting import plot_sector, sector_piece_indices, write_sector_files
+from chain.farming.encoding import pos_table
 from chain.farming.proving import prove_chunk, winning_chunks
 from chain.farming.reading import read_contents_map, verify_sector_checksum
 from chain.farming.solution import Solution
@@ -182,6 +185,8 @@ class Farmer:
         self.retry_interval = retry_interval
         self.max_retry_interval = max_retry_interval
         self._kzg = kzg
+        #: PoS tables of records that won recently (`solve` proves with them instead of rebuilding)
+        self.pos_tables = PosTableCache()
         #: The last unexpected error of the plotting thread (it logs it and retries).
         self.last_error: BaseException | None = None
 
@@ -588,9 +593,11 @@ class Farmer:
                 if index in dropped:
                     continue
                 try:
+                    table = self.pos_tables.table(evaluation_seed(sector.sector_id, piece_offset),
+                                                  lambda seed: pos_table(seed, self.params))
                     solution = prove_chunk(
                         self.public_key, self.reward_address, sector.path, sector.metadata, contents_map,
-                        sector.sector_id, audit.s_bucket, piece_offset, self.kzg, self.params,
+                        sector.sector_id, audit.s_bucket, piece_offset, self.kzg, self.params, table=table,
                     )
                 except SectorError as exc:
                     dropped.add(index)

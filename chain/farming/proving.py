@@ -44,11 +44,14 @@ def prove_chunk(
     piece_offset: int,
     kzg,
     params: Params,
+    table=None,
 ) -> Solution:
     """One solution (spec §6 "Proving"): rebuild the record's PoS table, read and decode its
     chunks, recover the record polynomial by erasure decoding (`recover_poly`), open it at the
-    audited s-bucket, and attach the record's commitment and witness."""
-    table = pos_table(evaluation_seed(sector_id, piece_offset), params)
+    audited s-bucket, and attach the record's commitment and witness. `table`: the record's
+    PoS table if the caller kept it (it must be the table of the record's evaluation seed)."""
+    if table is None:
+        table = pos_table(evaluation_seed(sector_id, piece_offset), params)
     chunks = read_record_chunks(sector_path, metadata, contents_map, piece_offset, params, table=table)
     chunk = chunks[s_bucket]
     proof = table.find_proof(s_bucket)

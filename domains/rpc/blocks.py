@@ -54,6 +54,8 @@ class BlockView:
     block: BlockAPI
     _senders: dict[int, bytes] = field(default_factory=dict)
     _receipts: tuple[ReceiptAPI, ...] | None = None
+    _offsets: list[tuple[int, int]] | None = None
+    _blob_price: tuple[int | None] | None = None  # (blob base fee or None without blob transactions,)
 
     @classmethod
     def load(cls, chain: DomainChain, header: BlockHeaderAPI) -> "BlockView":
@@ -92,19 +94,32 @@ class BlockView:
     def receipts_json(self, chain: DomainChain, only: int | None = None) -> list[dict[str, Any]]:
         """Every receipt of the block (or only the one at index `only`), shaped."""
         receipts = self.receipts(chain)
-        blob_price = blob_base_fee_of(chain, self.header) if _has_blob_tx(self.block) else None
+        offsets = self._receipt_offsets(receipts)
+        if self._blob_price is None:
+            self._blob_price = (blob_base_fee_of(chain, self.header) if _has_blob_tx(self.block) else None,)
+        blob_price = self._blob_price[0]
+        indices = range(len(receipts)) if only is None else [only] if 0 <= only < len(receipts) else []
         out = []
-        previous_gas = 0
-        log_index = 0
-        for index, (tx, receipt) in enumerate(zip(self.block.transactions, receipts)):
-            if only is None or index == only:
-                out.append(fmt.format_receipt(
-                    tx, receipt, sender=self.sender(index),
-                    location=self.location(index), gas_used=receipt.gas_used - previous_gas,
-                    first_log_index=log_index, blob_gas_price=blob_price))
-            previous_gas = receipt.gas_used
-            log_index += len(receipt.logs)
+        for index in indices:
+            previous_gas, log_index = offsets[index]
+            out.append(fmt.format_receipt(
+                self.block.transactions[index], receipts[index], sender=self.sender(index),
+                location=self.location(index), gas_used=receipts[index].gas_used - previous_gas,
+                first_log_index=log_index, blob_gas_price=blob_price))
         return out
+
+    def _receipt_offsets(self, receipts) -> list[tuple[int, int]]:
+        """Per transaction: the cumulative gas before it and the block-wide index of its first
+        log (computed once per view: a receipt needs every earlier one's)."""
+        if self._offsets is None:
+            offsets = []
+            previous_gas = log_index = 0
+            for receipt in receipts:
+                offsets.append((previous_gas, log_index))
+                previous_gas = receipt.gas_used
+                log_index += len(receipt.logs)
+            self._offsets = offsets
+        return self._offsets
 
 
 class BlockViews:
