@@ -146,3 +146,41 @@ def test_every_transaction_type_is_admitted_and_sealed(node):
     assert all(receipt.state_root == b"\x01" for receipt in built.receipts)
     code = node.chain.state_at(built.block.header).get_code(address(5))
     assert code == bytes.fromhex("ef0100" + "42" * 20)
+
+
+def test_a_sender_is_recovered_once_per_transaction(monkeypatch):
+    """The pool's recovery serves later decodes of the same transaction (bundle check, block
+    builder, py-evm's own `tx.sender`); a transaction with another signature is recovered anew."""
+    from eth.vm.forks import PragueVM
+
+    from domains.evm import txpool
+
+    chain_id = 4242
+    address, key = dev_accounts()[5]
+    fields = {"chainId": chain_id, "nonce": 7, "to": "0x" + "33" * 20, "value": 1, "gas": 21000, "gasPrice": 10**9}
+    raw = bytes(Account.sign_transaction(fields, key).raw_transaction)
+    decode = PragueVM.get_transaction_builder().decode
+    sender = txpool.check_signature_and_chain_id(decode(raw), chain_id)
+    assert sender == to_canonical_address(address)
+
+    recoveries = []
+    real = txpool.keys.Signature
+
+    class CountingSignature(real):
+        def recover_public_key_from_msg(self, message):
+            recoveries.append(message)
+            return super().recover_public_key_from_msg(message)
+
+    monkeypatch.setattr(txpool.keys, "Signature", CountingSignature)
+    again = decode(raw)
+    assert txpool.check_signature_and_chain_id(again, chain_id) == sender and recoveries == []
+    assert again.sender == sender  # py-evm's property answers without a recovery too
+    other = bytes(Account.sign_transaction(dict(fields, nonce=8), key).raw_transaction)
+    assert txpool.check_signature_and_chain_id(decode(other), chain_id) == sender and len(recoveries) == 1
+    forged = bytearray(raw)
+    forged[-5] ^= 0x01  # inside s: another signature, so another hash: recovered, not looked up
+    try:
+        assert txpool.check_signature_and_chain_id(decode(bytes(forged)), chain_id) != sender
+    except TxRejected as exc:
+        assert "bad signature" in str(exc)
+    assert len(recoveries) == 2

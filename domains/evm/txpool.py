@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -298,19 +299,57 @@ def decode_transaction(decode: Callable[[bytes], SignedTransactionAPI], raw: byt
     return tx
 
 
+class _KnownSenders:
+    """Senders already recovered, by transaction hash (the hash commits to the signature and
+    the signed message, so a hash names one sender). A transaction's signature is recovered when
+    the pool admits it; the operator's bundle check and the block builder meet the same
+    transaction again, decoded anew from the bundle, and take the sender from here."""
+
+    def __init__(self, size: int = 1 << 16) -> None:
+        self.size = size
+        self._senders: OrderedDict[bytes, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tx_hash: bytes) -> bytes | None:
+        with self._lock:
+            return self._senders.get(tx_hash)
+
+    def put(self, tx_hash: bytes, sender: bytes) -> None:
+        with self._lock:
+            self._senders[tx_hash] = sender
+            if len(self._senders) > self.size:
+                self._senders.popitem(last=False)
+
+
+_known_senders = _KnownSenders()
+
+
+def remember_sender(tx: SignedTransactionAPI, sender: bytes) -> None:
+    """Make the decoded transaction answer `tx.sender` with `sender` (recovered from its own
+    signature by `check_signature_and_chain_id`): py-evm recovers the signature at every
+    `tx.sender` it asks for (validation, the message, the receipt), about 45 us each."""
+    tx.get_sender = lambda: sender
+
+
 def check_signature_and_chain_id(tx: SignedTransactionAPI, chain_id: int) -> bytes:
-    """The sender recovered from the signature; the chain id must be this domain's."""
+    """The sender recovered from the signature; the chain id must be this domain's. The
+    transaction object keeps the sender (`remember_sender`)."""
     tx_chain_id = getattr(tx, "chain_id", None)
     if tx_chain_id is None:
         raise TxRejected("only replay-protected (EIP-155) transactions allowed over RPC")
     if tx_chain_id != chain_id:
         raise TxRejected(f"invalid chain id: transaction is for chain {tx_chain_id}, this domain is {chain_id}")
-    try:
-        # One recovery: the signature's own checks (v, r, s ranges) and the sender together.
-        signature = keys.Signature(vrs=(tx.y_parity, tx.r, tx.s))
-        return signature.recover_public_key_from_msg(tx.get_message_for_signing()).to_canonical_address()
-    except Exception as exc:  # eth-keys and coincurve raise several types for bad signatures
-        raise TxRejected(f"invalid sender: bad signature ({exc})") from exc
+    sender = _known_senders.get(tx.hash)
+    if sender is None:
+        try:
+            # One recovery: the signature's own checks (v, r, s ranges) and the sender together.
+            signature = keys.Signature(vrs=(tx.y_parity, tx.r, tx.s))
+            sender = signature.recover_public_key_from_msg(tx.get_message_for_signing()).to_canonical_address()
+        except Exception as exc:  # eth-keys and coincurve raise several types for bad signatures
+            raise TxRejected(f"invalid sender: bad signature ({exc})") from exc
+        _known_senders.put(tx.hash, sender)
+    remember_sender(tx, sender)
+    return sender
 
 
 def check_transaction_against_state(tx: SignedTransactionAPI, sender: bytes, view: PoolView) -> None:
