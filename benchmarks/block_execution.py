@@ -33,6 +33,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,8 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import eth.db.chain as eth_db_chain  # noqa: E402
 import eth.db.header as eth_db_header  # noqa: E402
 import eth.db.trie as eth_db_trie  # noqa: E402
+import eth.vm.base as eth_vm_base  # noqa: E402
 from eth.chains.base import MiningChain  # noqa: E402
 from eth.db.atomic import AtomicDB  # noqa: E402
 from eth.vm.forks import PragueVM  # noqa: E402
@@ -218,10 +221,28 @@ def run_ours(w: Workload, scratch: Path):
         shutil.rmtree(path, ignore_errors=True)
 
 
+@contextmanager
+def _py_evm_own_trie_roots():
+    """py-evm's own `make_trie_root_and_nodes` for the anchor: importing the domain chain
+    replaced it process-wide with the one-pass builder (`domains.evm.chain`)."""
+    replaced = eth_vm_base.make_trie_root_and_nodes, eth_db_chain.make_trie_root_and_nodes
+    eth_vm_base.make_trie_root_and_nodes = eth_db_chain.make_trie_root_and_nodes = eth_db_trie.make_trie_root_and_nodes
+    try:
+        yield
+    finally:
+        eth_vm_base.make_trie_root_and_nodes, eth_db_chain.make_trie_root_and_nodes = replaced
+
+
 def run_raw(w: Workload):
-    """Mine the workload's block with py-evm's `MiningChain.mine_all` on an in-memory AtomicDB.
+    """Mine the workload's block with py-evm's `MiningChain.mine_all` on an in-memory AtomicDB,
+    with py-evm's own trie-root function (`_py_evm_own_trie_roots`).
 
     Returns (seconds, sealed block, receipts)."""
+    with _py_evm_own_trie_roots():
+        return _run_raw(w)
+
+
+def _run_raw(w: Workload):
     chain_class = MiningChain.configure(__name__="RawPragueChain", vm_configuration=((0, PragueVM),),
                                         chain_id=w.genesis.chain_id)
     chain = chain_class.from_genesis(AtomicDB(), dict(w.genesis.header), w.genesis.alloc)

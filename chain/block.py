@@ -49,6 +49,7 @@ from chain.farming.solution import InvalidSolutionEncoding, Solution, solution_s
 from chain.keys import SIGNATURE_SIZE, Signer, sign_reward, verify_reward_signature
 from chain.params import Params
 from chain.scale import ScaleError
+from chain.trie_roots import ordered_trie_root_and_nodes
 
 __all__ = [
     "ENGINE_ID",
@@ -918,16 +919,11 @@ def extrinsics_root(extrinsics: Sequence[bytes]) -> bytes:
     """The ordered trie root of the extrinsics (module docstring): a `trie.HexaryTrie` with
     key = SCALE Compact(index) and value = the extrinsic bytes. An extrinsic is never empty
     (an empty value would be a deletion in the trie), so an empty one is a ValueError."""
-    from trie import HexaryTrie
-
-    db: dict = {}
-    t = HexaryTrie(db)
-    with t.squash_changes() as batch:
-        for index, extrinsic in enumerate(extrinsics):
-            if not extrinsic:
-                raise ValueError(f"extrinsic {index} is empty")
-            batch[scale.encode_compact(index)] = bytes(extrinsic)
-    return bytes(t.root_hash)
+    for index, extrinsic in enumerate(extrinsics):
+        if not extrinsic:
+            raise ValueError(f"extrinsic {index} is empty")
+    root, _ = ordered_trie_root_and_nodes(extrinsics, key=scale.encode_compact)
+    return root
 
 
 # =============================================================================================

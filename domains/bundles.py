@@ -53,12 +53,11 @@ from dataclasses import dataclass
 from typing import Iterable, Protocol, Sequence
 
 import blake3
-import rlp
-from trie import HexaryTrie
 
 from chain.chacha import keystream_block
 from chain.keys import Signer, verify_signature
 from chain.pot import global_challenge
+from chain.trie_roots import rlp_index_key, trie_root_and_nodes
 from chain.scale import (
     decode_bytes,
     decode_compact,
@@ -261,10 +260,9 @@ class Bundle:
 def bundle_extrinsics_root(extrinsics: Sequence[bytes]) -> bytes:
     """The ordered trie root of the body: keccak MPT, key RLP(index), value the raw
     transaction (module docstring; equals an EVM block's transactionsRoot)."""
-    trie = HexaryTrie({})
-    for index, raw in enumerate(extrinsics):
-        trie[rlp.encode(index)] = bytes(raw)
-    return trie.root_hash
+    # an empty transaction is no entry, as in any trie (the bundle checks refuse it anyway)
+    root, _ = trie_root_and_nodes({rlp_index_key(i): bytes(raw) for i, raw in enumerate(extrinsics) if raw})
+    return root
 
 
 def bundle_body_size(extrinsics: Sequence[bytes]) -> int:

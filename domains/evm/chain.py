@@ -13,8 +13,14 @@
 - answers reads (headers, blocks, receipts, transaction locations, state at any block)
   from committed data only.
 
-Block building is driven from outside (`domains.evm.builder`): a timer on the dev network,
-the consensus chain's bundles later. This class knows nothing about either.
+Block building is driven from outside (`domains.operator`: one domain block per consensus
+block that carries bundles). This class knows nothing about it.
+
+py-evm's ordered trie roots (the transactions and receipts roots it computes when filling,
+validating and storing a block) are replaced, for the whole process, by
+`chain.trie_roots.ordered_trie_root_and_nodes` (`use_one_pass_trie_roots`): the same roots and
+nodes (tests/test_trie_roots.py), built in one pass instead of one trie insertion per item,
+17x faster on a 1,200-transaction block.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from eth.abc import (
     StateAPI,
     VirtualMachineAPI,
 )
+import eth.db.chain
+import eth.vm.base
 from eth.chains.base import Chain
 from eth.db.chain import ChainDB
 from eth.db.schema import SchemaV1
@@ -48,9 +56,23 @@ from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth_utils import ValidationError
 
 from chain.store import KVStore, StoreError
+from chain.trie_roots import ordered_trie_root_and_nodes
 from domains.evm.db import BlockWriteDB, CommittedDB, ScratchDB
 from domains.evm.genesis import FORK_NAMES, ForkSchedule, Genesis
 from domains.evm.precompiles import DOMAIN_PRECOMPILES
+
+def use_one_pass_trie_roots() -> None:
+    """Make py-evm compute transactions / receipts / withdrawals roots with
+    `chain.trie_roots` (module docstring). py-evm's function takes items with `.encode()`."""
+    def make_trie_root_and_nodes(items):
+        return ordered_trie_root_and_nodes([item.encode() for item in items])
+
+    make_trie_root_and_nodes.__doc__ = "chain.trie_roots.ordered_trie_root_and_nodes of the items' encodings"
+    eth.vm.base.make_trie_root_and_nodes = make_trie_root_and_nodes
+    eth.db.chain.make_trie_root_and_nodes = make_trie_root_and_nodes
+
+
+use_one_pass_trie_roots()
 
 META_KEY = b"autonomys:domain:meta"
 #: How many recent blocks (and their receipts) are kept decoded in memory.
