@@ -210,6 +210,10 @@ class FutureSlot(InvalidBlock):
     """The block claims a slot beyond the node's current slot (spec §8 "claim_slot")."""
 
 
+class TimestampInFuture(InvalidBlock):
+    """The block's time is too far ahead of the importing node's clock."""
+
+
 class SlotNotIncreasing(InvalidBlock):
     """The block's slot is not greater than its parent's (spec §8 "claim_slot")."""
 

@@ -63,10 +63,6 @@ class Params:
     pot_entropy_injection_delay: int
     block_authoring_delay: int
     pot_max_slots_in_the_future: int
-    #: Nominal slot duration (`SLOT_DURATION`, 1000 ms live): block timestamps are
-    #: `genesis timestamp + slot x slot_duration_ms`. The real cadence is the PoT speed; DEV sets
-    #: the pace its 2^24 iterations take on AES-NI hardware, so chain time tracks wall time.
-    slot_duration_ms: int
 
     # --- Archiving and chain rules (spec §4, §7, §8) ---
     confirmation_depth_k: int
@@ -176,7 +172,6 @@ MAINNET = Params(
     pot_entropy_injection_delay=15,
     block_authoring_delay=4,
     pot_max_slots_in_the_future=10,
-    slot_duration_ms=1000,
     confirmation_depth_k=100,
     slot_probability=(1, 6),
     era_duration=2016,
@@ -202,7 +197,6 @@ DEV = Params(
     pot_entropy_injection_delay=4,
     block_authoring_delay=2,
     pot_max_slots_in_the_future=10,
-    slot_duration_ms=200,
     confirmation_depth_k=5,
     slot_probability=(1, 2),
     era_duration=16,
@@ -228,7 +222,6 @@ TEST = Params(
     pot_entropy_injection_delay=4,
     block_authoring_delay=2,
     pot_max_slots_in_the_future=10,
-    slot_duration_ms=1000,
     confirmation_depth_k=5,
     slot_probability=(3, 10),
     era_duration=4,

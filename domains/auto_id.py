@@ -130,8 +130,9 @@ def _name(common_name: str) -> x509.Name:
 
 def _validity(not_before: datetime.datetime | None, not_after: datetime.datetime | None,
               days: float) -> tuple[datetime.datetime, datetime.datetime]:
-    """The validity window: from a day ago by default (a chain's clock follows its slots, not the
-    wall clock, and lags it after a node was stopped for a while), for `days` days."""
+    """The validity window: from a day ago by default (room for clock skew: a domain block
+    carries its consensus block's time, which trails the wall clock, and the node's clock may
+    differ from this machine's), for `days` days."""
     start = not_before or datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
     return start, not_after or start + datetime.timedelta(days=days + 1)
 

@@ -86,6 +86,8 @@ class DevNetConfig:
     #: where block lines and plotting progress go (None: the `logging` module only)
     out: Callable[[str], None] | None = print
     durable: bool = True
+    #: wall-clock seconds, the time produced blocks carry (injectable for tests)
+    clock: Callable[[], float] = time.time
 
 
 @dataclass
@@ -143,7 +145,7 @@ class DevNetwork:
                                           timestamp=int(time.time() * 1000),
                                           extra={self.domains_pallet.name: genesis_config([self.genesis_domain])})
         self.node = ConsensusNode(base / "consensus", self.params, self.runtime, self.farmer_signer,
-                                  genesis_config=consensus_genesis, durable=config.durable)
+                                  genesis_config=consensus_genesis, durable=config.durable, clock=config.clock)
         self.farmer = Farmer(base / "farm", self.params, self.farmer_signer, self.farmer_signer.public_key,
                              self.node.piece, config.sectors, kzg=self.node.kzg,
                              progress=self._on_plotting_progress if config.out else None)
@@ -278,7 +280,7 @@ class DevNetwork:
     def _follow(self, signed: SignedBlock) -> None:
         header = signed.block.header
         pre = header.pre_digest(self.params)
-        ctx = self.node.block_context(header.number, header.parent_hash, pre)
+        ctx = self.node.block_context(signed)
         bundles = self.successful_bundles(signed)
         self.stats.consensus_blocks += 1
         if self.stats.first_block_at is None:

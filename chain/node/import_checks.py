@@ -23,6 +23,7 @@ from chain.block import (
     SlotNotIncreasing,
     SolutionOutOfRange,
     SolutionRange,
+    TimestampInFuture,
     WrongConsensusLogs,
     WrongSegmentHeaders,
     WrongStateRoot,
@@ -55,6 +56,23 @@ def check_slot_not_in_future(slot: int, current_pot_slot: int, params: Params, l
         raise FutureSlot(
             f"slot {slot} is beyond the current PoT slot {current_pot_slot} + "
             f"{params.pot_max_slots_in_the_future} slots in the future",
+            **label,
+        )
+
+
+#: How far ahead of the importer's clock a block's time may be: 30 s, the drift Substrate-style
+#: runtimes allow their timestamp inherent (e.g. `MaxTimestampDriftMillis` in gosemble).
+MAX_TIMESTAMP_DRIFT_MS = 30_000
+
+
+def check_timestamp_not_in_future(timestamp_ms: int | None, wall_clock_ms: int, label: dict) -> None:
+    """The block's `Timestamp.set` time may be at most `MAX_TIMESTAMP_DRIFT_MS` after the
+    importer's clock (the timestamp inherent check: `TooFarInFuture`). A block without a
+    readable time is left to the runtime, which refuses it (`MissingInherent`)."""
+    if timestamp_ms is not None and timestamp_ms > wall_clock_ms + MAX_TIMESTAMP_DRIFT_MS:
+        raise TimestampInFuture(
+            f"timestamp {timestamp_ms} ms is {timestamp_ms - wall_clock_ms} ms ahead of this node's clock "
+            f"(at most {MAX_TIMESTAMP_DRIFT_MS} ms)",
             **label,
         )
 

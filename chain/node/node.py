@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +75,7 @@ from chain.node.pool import ExtrinsicPool
 from chain.node.pot_worker import DEFAULT_KEEP_SLOTS, PotChain, PotSlot, PotWorker, next_slot_input
 from chain.node.production import (
     assemble_block,
+    author_timestamp,
     block_context,
     can_claim_slot,
     first_solution_in_range,
@@ -81,6 +83,7 @@ from chain.node.production import (
     slot_to_claim,
 )
 from chain.params import Params
+from chain.runtime.timestamp import timestamp_of_block
 from chain.verification import PieceCheckParams
 
 log = logging.getLogger("chain.node")
@@ -150,10 +153,14 @@ class ConsensusNode:
         slot_interval: float = 0.0,
         durable: bool = True,
         keep_pot_slots: int = DEFAULT_KEEP_SLOTS,
+        clock: Callable[[], float] = time.time,
     ):
         from chain.kzg import Kzg
 
         self.params = params
+        #: wall-clock seconds: the time a produced block carries, and what an imported block's
+        #: time is checked against (injectable for tests)
+        self.clock = clock
         self.runtime = runtime
         self.farmer_signer = farmer_signer
         self.farmer = farmer
@@ -173,9 +180,6 @@ class ConsensusNode:
         if getattr(runtime, "genesis_hash", "absent") is None:
             runtime.genesis_hash = self.genesis_hash  # signatures before block 1 (chain.runtime)
 
-        timestamp_of = getattr(runtime, "timestamp", None)
-        #: the genesis state's timestamp (ms): block timestamps count slots from it
-        self.genesis_timestamp_ms = timestamp_of(self.trie_db(), self.genesis_header.state_root) if timestamp_of else 0
         genesis_pot = self._pot_params(self.genesis_header.state_root)
         self.genesis_pot_input = pot.genesis_slot_input(
             self.genesis_hash, pot_external_entropy, genesis_pot.slot_iterations
@@ -196,11 +200,23 @@ class ConsensusNode:
     # =========================================================================================
     # Opening: genesis and reload
 
-    def block_context(self, number: int, parent_hash: bytes, pre: PreDigest):
-        """The runtime's view of a block (`chain.node.production.block_context`), with this
-        chain's genesis timestamp and the params' slot duration."""
-        return block_context(number, parent_hash, pre, genesis_timestamp_ms=self.genesis_timestamp_ms,
-                             slot_duration_ms=self.params.slot_duration_ms)
+    def block_context(self, signed: SignedBlock):
+        """The runtime's view of a stored or incoming block (`chain.node.production.block_context`),
+        with the time of its `Timestamp.set` inherent (if it has none, the parent's time + 1: the
+        runtime refuses such a block anyway)."""
+        header = signed.block.header
+        timestamp = timestamp_of_block(signed.block.extrinsics)
+        if timestamp is None:
+            timestamp = self._timestamp_at(header.parent_hash) + 1
+        return block_context(header.number, header.parent_hash, header.pre_digest(self.params), timestamp)
+
+    def _timestamp_at(self, block_hash: bytes) -> int:
+        """The runtime's `Timestamp.Now` after block `block_hash` (ms; 0 without a Timestamp pallet)."""
+        timestamp_of = getattr(self.runtime, "timestamp", None)
+        return timestamp_of(self.trie_db(), self._header(block_hash).state_root) if timestamp_of else 0
+
+    def _wall_clock_ms(self) -> int:
+        return int(self.clock() * 1000)
 
     def _create_genesis(self, genesis_config: Any) -> None:
         """Block 0: the runtime's genesis state, an empty block, archived at once (spec §4
@@ -484,8 +500,9 @@ class ConsensusNode:
         signed.block.check_extrinsics_root()
         executed = self._own.pop(block_hash, None)
         if executed is None:
-            executed = self._execute(parent.state_root, self.block_context(header.number, header.parent_hash, pre),
-                                     signed.block.extrinsics, label)
+            checks.check_timestamp_not_in_future(timestamp_of_block(signed.block.extrinsics),
+                                                 self._wall_clock_ms(), label)
+            executed = self._execute(parent.state_root, self.block_context(signed), signed.block.extrinsics, label)
         checks.check_state_root(header.state_root, executed.outcome.state_root, label)
         checks.check_consensus_logs(logs, executed.outcome.consensus_logs, label)
 
@@ -744,7 +761,8 @@ class ConsensusNode:
             solution = chosen[1]
         pre = PreDigest(slot, solution, PotInfo(slot_output, slots[-1].output))
         number = parent.number + 1
-        ctx = self.block_context(number, parent_hash, pre)
+        ctx = block_context(number, parent_hash, pre,
+                            author_timestamp(self._timestamp_at(parent_hash), self._wall_clock_ms()))
         with self._lock:
             if segment_headers is None:
                 segment_headers = segment_headers_for_block(number, self.segment_headers_list, self.params.confirmation_depth_k)

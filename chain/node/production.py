@@ -6,7 +6,8 @@ Pure helpers; `ConsensusNode.produce_block` does the I/O (PoT chain, farmer, run
 * `can_claim_slot`: the slot must be after the parent's.
 * `justification_slots`: the PoT checkpoints of slots parent_future_slot + 1 ..= slot + delay.
 * `first_solution_in_range`: the first solution with distance ≤ range/2 is the pre-digest.
-* `block_context`: what the runtime learns of the block from its header.
+* `author_timestamp`: the time the author puts in the block's `Timestamp.set` inherent.
+* `block_context`: what the runtime learns of the block from its header and timestamp.
 * `assemble_block`: header (pre-digest, the runtime's consensus logs), extrinsics root, seal.
 """
 
@@ -57,21 +58,25 @@ def justification_of(slots: Sequence[PotSlot]) -> PotCheckpointsJustification:
     return PotCheckpointsJustification(slots[0].seed, tuple(s.checkpoints for s in slots))
 
 
-def block_timestamp(slot: int, genesis_timestamp_ms: int, slot_duration_ms: int) -> int:
-    """The block's timestamp in ms: `genesis timestamp + slot × slot duration` (a pure function
-    of the header and the genesis state, so import recomputes it exactly)."""
-    return genesis_timestamp_ms + slot * slot_duration_ms
+def author_timestamp(parent_timestamp_ms: int, wall_clock_ms: int) -> int:
+    """The block's time in ms, as its author sets it with the `Timestamp.set` inherent (Substrate's
+    timestamp inherent, which the live chain uses): the author's wall clock, and always after
+    the parent's time (the runtime refuses a time that does not increase). So block times, and
+    the EVM domain's `block.timestamp` derived from them, follow real time, also after a node
+    was stopped for a while; importers check the time is not too far ahead of their own clock
+    (`chain.node.import_checks.check_timestamp_not_in_future`)."""
+    return max(int(wall_clock_ms), parent_timestamp_ms + 1)
 
 
-def block_context(number: int, parent_hash: bytes, pre_digest: PreDigest, *, genesis_timestamp_ms: int,
-                  slot_duration_ms: int) -> BlockContext:
-    """What the runtime knows of a block, from its header (chain.runtime.pallet.BlockContext)."""
+def block_context(number: int, parent_hash: bytes, pre_digest: PreDigest, timestamp_ms: int) -> BlockContext:
+    """What the runtime knows of a block, from its header and its timestamp inherent
+    (chain.runtime.pallet.BlockContext)."""
     solution = pre_digest.solution
     return BlockContext(
         number=number,
         parent_hash=parent_hash,
         slot=pre_digest.slot,
-        timestamp=block_timestamp(pre_digest.slot, genesis_timestamp_ms, slot_duration_ms),
+        timestamp=timestamp_ms,
         farmer_public_key=solution.public_key,
         reward_address=solution.reward_address,
         solution_chunk=solution.chunk,

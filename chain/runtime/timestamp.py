@@ -4,9 +4,11 @@ Storage (pallet "Timestamp"): `Now`: u64, milliseconds (the genesis config's `ti
 default 0, at genesis).
 
 Rules: every block carries exactly one `Timestamp.set(now)` inherent (`MissingInherent`
-otherwise), and `now` must be strictly greater than the parent's `Now`. The value is not
-compared with the local clock here (the node judges the slot instead); the live runtime's
-`MinimumPeriod` (half a slot) is not enforced.
+otherwise), and `now` must be strictly greater than the parent's `Now`. The author sets its
+wall clock (`chain.node.production.author_timestamp`); the value is compared with the local
+clock by the importing node (`chain.node.import_checks.check_timestamp_not_in_future`), not
+here, since the runtime has no clock; the live runtime's `MinimumPeriod` (half a slot) is not
+enforced.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from chain import scale
 from chain.runtime import values
 from chain.runtime.errors import UnknownCall
-from chain.runtime.extrinsics import TIMESTAMP_INDEX
+from chain.runtime.extrinsics import TIMESTAMP_INDEX, InherentExtrinsic, MalformedExtrinsic, decode_extrinsic
 from chain.runtime.pallet import BlockContext, DispatchError, Origin
 
 NAME = "Timestamp"
@@ -25,6 +27,25 @@ SET = 0
 
 def now(storage) -> int:
     return values.get_uint(storage, "Now", 64)
+
+
+def timestamp_of_block(extrinsics) -> int | None:
+    """The `now` of the block's `Timestamp.set` inherent (the first one), or None if the block
+    has none that decodes (the runtime then refuses the block)."""
+    for raw in extrinsics:
+        try:
+            ext = decode_extrinsic(raw)
+        except MalformedExtrinsic:
+            continue
+        call = ext.call
+        if isinstance(ext, InherentExtrinsic) and call.pallet_index == TIMESTAMP_INDEX and call.call_index == SET:
+            try:
+                now_ms, end = scale.decode_compact(call.args, 0, "Timestamp.set now")
+                scale.ensure_consumed(call.args, end, "Timestamp.set args")
+            except scale.ScaleError:
+                return None
+            return now_ms
+    return None
 
 
 def ensure_timestamp_increases(previous: int, new: int) -> None:
