@@ -44,6 +44,7 @@ from chain.files import fsync_directory, write_atomically
 from chain.farmer.progress import PlottingProgress, ProgressPrinter
 from chain.farmer.table_cache import PosTableCache
 from chain.farming.audit import audit_sector, global_challenge
+from chain.farming.encoding import pos_table
 from chain.farming.identifiers import (
     derive_expiration_history_size,
     evaluation_seed,
@@ -62,7 +63,6 @@ from chain.farming.layout import (
     sector_size,
 )
 from chain.farming.plotting import plot_sector, sector_piece_indices, write_sector_files
-from chain.farming.encoding import pos_table
 from chain.farming.proving import prove_chunk, winning_chunks
 from chain.farming.reading import read_contents_map, verify_sector_checksum
 from chain.farming.solution import Solution
