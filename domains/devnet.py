@@ -49,6 +49,7 @@ from chain.pot import global_challenge
 from chain.runtime import GenesisConfig, Runtime
 from chain.runtime.extrinsics import SignedExtrinsic, decode_extrinsic, signed_extrinsic
 from chain.runtime.errors import InvalidExtrinsic
+from chain.runtime.timestamp import timestamp_of_block
 from chain.store import KVStore
 from domains.bundles import Bundle
 from domains.evm.chain import DomainChain
@@ -280,7 +281,7 @@ class DevNetwork:
     def _follow(self, signed: SignedBlock) -> None:
         header = signed.block.header
         pre = header.pre_digest(self.params)
-        ctx = self.node.block_context(signed)
+        ctx = self.node.block_context(signed, pre, timestamp_of_block(signed.block.extrinsics))
         bundles = self.successful_bundles(signed)
         self.stats.consensus_blocks += 1
         if self.stats.first_block_at is None:

@@ -49,7 +49,7 @@ def test_the_cache_keeps_only_the_most_recent_blocks(tmp_path):
         views.load(chain, chain.header_by_number(1))  # block 1 is now the most recent
         views.load(chain, chain.header_by_number(3))  # evicts block 2
         assert views.load(chain, chain.header_by_number(1)) is one
-        assert len(views._views) == 2 and chain.header_by_number(2).hash not in views._views
+        assert len(views) == 2 and chain.header_by_number(2).hash not in views
         assert isinstance(views.load(chain, chain.header_by_number(2)), BlockView)
     finally:
         chain.close()

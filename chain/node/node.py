@@ -200,15 +200,15 @@ class ConsensusNode:
     # =========================================================================================
     # Opening: genesis and reload
 
-    def block_context(self, signed: SignedBlock):
+    def block_context(self, signed: SignedBlock, pre: PreDigest, timestamp_ms: int | None):
         """The runtime's view of a stored or incoming block (`chain.node.production.block_context`),
-        with the time of its `Timestamp.set` inherent (if it has none, the parent's time + 1: the
-        runtime refuses such a block anyway)."""
+        given its decoded pre-digest and the time of its `Timestamp.set` inherent
+        (`timestamp_of_block`; if it has none, the parent's time + 1: the runtime refuses such a
+        block anyway)."""
         header = signed.block.header
-        timestamp = timestamp_of_block(signed.block.extrinsics)
-        if timestamp is None:
-            timestamp = self._timestamp_at(header.parent_hash) + 1
-        return block_context(header.number, header.parent_hash, header.pre_digest(self.params), timestamp)
+        if timestamp_ms is None:
+            timestamp_ms = self._timestamp_at(header.parent_hash) + 1
+        return block_context(header.number, header.parent_hash, pre, timestamp_ms)
 
     def _timestamp_at(self, block_hash: bytes) -> int:
         """The runtime's `Timestamp.Now` after block `block_hash` (ms; 0 without a Timestamp pallet)."""
@@ -500,9 +500,10 @@ class ConsensusNode:
         signed.block.check_extrinsics_root()
         executed = self._own.pop(block_hash, None)
         if executed is None:
-            checks.check_timestamp_not_in_future(timestamp_of_block(signed.block.extrinsics),
-                                                 self._wall_clock_ms(), label)
-            executed = self._execute(parent.state_root, self.block_context(signed), signed.block.extrinsics, label)
+            timestamp = timestamp_of_block(signed.block.extrinsics)
+            checks.check_timestamp_not_in_future(timestamp, self._wall_clock_ms(), label)
+            executed = self._execute(parent.state_root, self.block_context(signed, pre, timestamp),
+                                     signed.block.extrinsics, label)
         checks.check_state_root(header.state_root, executed.outcome.state_root, label)
         checks.check_consensus_logs(logs, executed.outcome.consensus_logs, label)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -60,6 +59,7 @@ from chain.trie_roots import ordered_trie_root_and_nodes
 from domains.evm.db import BlockWriteDB, CommittedDB, ScratchDB
 from domains.evm.genesis import FORK_NAMES, ForkSchedule, Genesis
 from domains.evm.precompiles import DOMAIN_PRECOMPILES
+from domains.evm.recent import Recent
 
 def use_one_pass_trie_roots() -> None:
     """Make py-evm compute transactions / receipts / withdrawals roots with
@@ -160,8 +160,8 @@ class DomainChain:
         self._chain_class = self._configure_chain_class(meta.resolved)
         # Blocks and receipts never change under their hash: the recent ones are kept decoded,
         # so that answering for one transaction of a big block does not decode all of it.
-        self._recent_blocks = _Recent(RECENT_BLOCKS)
-        self._recent_receipts = _Recent(RECENT_BLOCKS)
+        self._recent_blocks = Recent(RECENT_BLOCKS)
+        self._recent_receipts = Recent(RECENT_BLOCKS)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -519,29 +519,6 @@ class DomainChain:
             return rlp.decode(raw, sedes=vm_class.get_block_class())
         except Exception as exc:  # untrusted bytes: any decoder failure means "not a block"
             raise InvalidBlock(f"block #{number}: not a valid {vm_class.fork} block: {exc}") from exc
-
-
-class _Recent:
-    """A small thread-safe least-recently-used map."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
 
 
 def child_gas_limit(parent: BlockHeaderAPI, child_fork: str) -> int:

@@ -21,13 +21,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from eth.abc import SignedTransactionAPI
 from eth_keys import keys
 from eth_utils import ValidationError
+
+from domains.evm.recent import Recent
 
 #: Replacement must raise both the tip and the fee cap by at least this much (geth: 10%).
 PRICE_BUMP_PERCENT = 10
@@ -299,29 +300,11 @@ def decode_transaction(decode: Callable[[bytes], SignedTransactionAPI], raw: byt
     return tx
 
 
-class _KnownSenders:
-    """Senders already recovered, by transaction hash (the hash commits to the signature and
-    the signed message, so a hash names one sender). A transaction's signature is recovered when
-    the pool admits it; the operator's bundle check and the block builder meet the same
-    transaction again, decoded anew from the bundle, and take the sender from here."""
-
-    def __init__(self, size: int = 1 << 16) -> None:
-        self.size = size
-        self._senders: OrderedDict[bytes, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, tx_hash: bytes) -> bytes | None:
-        with self._lock:
-            return self._senders.get(tx_hash)
-
-    def put(self, tx_hash: bytes, sender: bytes) -> None:
-        with self._lock:
-            self._senders[tx_hash] = sender
-            if len(self._senders) > self.size:
-                self._senders.popitem(last=False)
-
-
-_known_senders = _KnownSenders()
+#: Senders already recovered, by transaction hash (the hash commits to the signature and the
+#: signed message, so a hash names one sender). A transaction's signature is recovered when the
+#: pool admits it; the operator's bundle check and the block builder meet the same transaction
+#: again, decoded anew from the bundle, and take the sender from here.
+_known_senders = Recent(1 << 16)
 
 
 def remember_sender(tx: SignedTransactionAPI, sender: bytes) -> None:

@@ -9,14 +9,13 @@ for the `eth_getBlock*` family, as geth answers.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 
 from domains.evm.chain import DomainChain
+from domains.evm.recent import Recent
 from domains.rpc import formatting as fmt
 from domains.rpc.errors import HeaderNotFound, ServerError
 from domains.rpc.params import BlockRef
@@ -122,7 +121,7 @@ class BlockView:
         return self._offsets
 
 
-class BlockViews:
+class BlockViews(Recent):
     """The views of the last `size` blocks asked for, by block hash.
 
     What a block hash names never changes, so a view (its decoded transactions, receipts and
@@ -131,23 +130,13 @@ class BlockViews:
     each sender once instead of once per request."""
 
     def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._views: OrderedDict[bytes, BlockView] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(size)
 
     def load(self, chain: DomainChain, header: BlockHeaderAPI) -> BlockView:
-        key = header.hash
-        with self._lock:
-            view = self._views.get(key)
-            if view is not None:
-                self._views.move_to_end(key)
-                return view
-        view = BlockView.load(chain, header)  # outside the lock: other requests go on meanwhile
-        with self._lock:
-            view = self._views.setdefault(key, view)
-            self._views.move_to_end(key)
-            while len(self._views) > self.size:
-                self._views.popitem(last=False)
+        view = self.get(header.hash)
+        if view is None:
+            view = BlockView.load(chain, header)  # unlocked: other requests go on meanwhile
+            self.put(header.hash, view)
         return view
 
 
