@@ -19,6 +19,7 @@ KERNELS = {
     "chain._pos_native": ("pos.c", []),
     "chain._fr_native": ("fr.c", []),
     "chain._audit_native": ("audit.c", []),
+    "chain._g1_native": ("g1.c", []),
 }
 
 

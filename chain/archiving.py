@@ -343,7 +343,7 @@ def _source_commitments(kzg: Kzg, buf: bytearray, params: Params, indices: Seque
     size, rs = params.piece_size, params.record_size
     view = memoryview(buf)
     if indices:
-        kzg.g1_powers(params.num_chunks)
+        kzg.prepare(params.num_chunks)
     work = lambda k: record_commitment(kzg, view[2 * k * size : 2 * k * size + rs])  # noqa: E731
     return dict(zip(indices, thread_pool().map(work, indices)))
 

@@ -168,3 +168,89 @@ def test_polynomial_normalize():
 
 def test_backends_listed():
     assert "python" in fr_backends()
+
+
+# --------------------------------------------------------------------------- fixed-base MSM
+
+from py_arkworks_bls12381 import G1Point, Scalar  # noqa: E402
+
+from chain import kzg as kzg_module  # noqa: E402
+
+needs_g1_native = pytest.mark.skipif(kzg_module._g1_native is None,
+                                     reason="chain._g1_native not built (or no BMI2/ADX): arkworks' MSM is in use")
+
+
+def native_msm(points, scalars, c):
+    """Σ s_i·P_i through chain._g1_native with c-bit windows."""
+    table = kzg_module._g1_native.precompute(b"".join(p.to_xy_bytes_be() for p in points), c)
+    raw = b"".join(int_to_scalar(s) for s in scalars)
+    return G1Point.from_xy_bytes_unchecked_be(kzg_module._g1_native.msm(table, len(points), c, raw))
+
+
+def arkworks_msm(points, scalars):
+    return G1Point.multiexp_unchecked(list(points), [Scalar(s) for s in scalars])
+
+
+@needs_g1_native
+@pytest.mark.parametrize("n,c", [(1, 4), (3, 4), (64, 6), (100, 7), (257, 9), (1024, 11)])
+def test_native_msm_equals_arkworks_on_setup_powers(kzg, n, c):
+    rng = random.Random(n * 31 + c)
+    points = kzg.g1_powers(n)
+    edges = [0, 1, FR_MODULUS - 1, (1 << (c - 1)), (1 << c) - 1, (1 << 254) + 12345]
+    scalars = [edges[i] if i < len(edges) else rng.randrange(FR_MODULUS) for i in range(n)]
+    assert native_msm(points, scalars, c) == arkworks_msm(points, scalars)
+
+
+@needs_g1_native
+def test_native_msm_doublings_cancellations_and_crowded_buckets(kzg):
+    """Equal x-coordinates (P + P, P + (−P)) and many additions to one bucket in one batch take
+    the XYZZ path; the sum must not change."""
+    g = kzg.g1_powers(2)
+    p, q = g[0], g[1]
+    points = [p] * 600 + [-p] * 300 + [q] * 1200 + [G1Point.identity()] * 5
+    rng = random.Random(7)
+    for scalars in (
+        [5] * len(points),  # every digit in the same bucket
+        [rng.randrange(FR_MODULUS) for _ in points],
+        [FR_MODULUS - 1] * 600 + [1] * 300 + [rng.randrange(1 << 20) for _ in range(1205)],
+    ):
+        assert native_msm(points, scalars, 8) == arkworks_msm(points, scalars)
+    # Everything cancels: the identity comes back as (0, 0).
+    assert native_msm([p, -p], [9, 9], 4) == G1Point.identity()
+
+
+@needs_g1_native
+def test_native_msm_rejects_bad_input(kzg):
+    native = kzg_module._g1_native
+    points = b"".join(p.to_xy_bytes_be() for p in kzg.g1_powers(4))
+    table = native.precompute(points, 4)
+    with pytest.raises(ValueError, match="scalar 2 is not canonical"):
+        native.msm(table, 4, 4, bytes(64) + FR_MODULUS.to_bytes(32, "big"))
+    with pytest.raises(ValueError, match="table does not match"):
+        native.msm(table, 8, 4, bytes(32))
+    with pytest.raises(ValueError, match="more scalars than bases"):
+        native.msm(table, 4, 4, bytes(32 * 5))
+    with pytest.raises(ValueError, match="n\\*96 bytes"):
+        native.precompute(points[:-1], 4)
+    with pytest.raises(ValueError, match="2 <= c <= 20"):
+        native.precompute(points, 30)
+    p = (0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB)
+    with pytest.raises(ValueError, match="point 1 has a non-canonical coordinate"):
+        native.precompute(points[:96] + p.to_bytes(48, "big") + points[144:], 4)
+
+
+@needs_g1_native
+def test_commit_uses_the_table_and_matches_arkworks(kzg):
+    rng = random.Random(11)
+    for n in (kzg_module.MIN_TABLE_MSM, 200, 4096):
+        poly = Polynomial(random_values(rng, n))
+        assert kzg.commit(poly) == bytes(kzg._arkworks_msm(poly.coeffs).to_compressed_bytes())
+    assert kzg_module.MSM_BACKEND == "native"
+    bad = Polynomial(bytes(32 * 99) + FR_MODULUS.to_bytes(32, "big"))
+    with pytest.raises(KzgError, match="scalar 99 is not canonical"):
+        kzg.commit(bad)
+
+
+def test_window_bits():
+    assert [kzg_module.window_bits(1 << k) for k in (6, 10, 12, 15)] == [7, 11, 13, 16]
+    assert kzg_module.window_bits(2) == 4

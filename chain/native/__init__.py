@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib
 
-#: native module -> the module that uses it (and exposes its choice as BACKEND)
+#: native module -> the module that uses it, which exposes its choice as BACKEND (or as the
+#: attribute named after a colon)
 KERNELS = {
     "chain._pot_native": "chain.pot",
     "chain._pos_native": "chain.pos",
     "chain._fr_native": "chain.erasure",
     "chain._audit_native": "chain.farming",
+    "chain._g1_native": "chain.kzg:MSM_BACKEND",
 }
 
 
@@ -26,8 +28,9 @@ def status() -> list[tuple[str, bool, str]]:
             built = True
         except ImportError:
             built = False
+        module, _, attribute = user.partition(":")
         try:
-            backend = str(getattr(importlib.import_module(user), "BACKEND", "?"))
+            backend = str(getattr(importlib.import_module(module), attribute or "BACKEND", "?"))
         except ImportError as exc:
             backend = f"unavailable ({exc})"
         rows.append((native, built, backend))

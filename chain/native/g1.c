@@ -1,0 +1,936 @@
+/* Native fixed-base multi-scalar multiplication over BLS12-381 G1 (spec/consensus.md §4.3,
+ * KZG record commitments).
+ *
+ * The record commitments of a segment are 256 MSMs over the same bases, the first n powers
+ * [τ^i]G1 of the trusted setup. Because the bases never change, this kernel precomputes, for
+ * each base P_i and each c-bit window j, the affine point 2^(c·j)·P_i. An MSM then needs no
+ * per-window bucket aggregation: every signed c-bit digit of every scalar goes into one shared
+ * set of 2^(c-1) buckets, which are summed once at the end (Pippenger with a precomputed
+ * window table). py-arkworks' general MSM remains the reference and the fallback; tests hold
+ * both equal.
+ *
+ *   precompute(points, c)        points: n·96 bytes of affine (x, y), big-endian, all zero for
+ *                                the identity, as `G1Point.to_xy_bytes_be` gives. Returns the
+ *                                window table (opaque bytes) for windows of c bits.
+ *   msm(table, n, c, scalars)    scalars: m·32 bytes big-endian canonical (< r), m <= n; uses
+ *                                the first m bases. Returns Σ s_i·P_i as 96 bytes (x, y)
+ *                                big-endian, all zero for the identity.
+ *
+ * Field elements are 6x64-bit little-endian limbs in Montgomery form. Buckets use XYZZ
+ * coordinates (x = X/ZZ, y = Y/ZZZ), whose mixed addition costs 8M + 2S. Both functions run
+ * with the GIL released, so Python threads can compute several MSMs on several cores.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef unsigned __int128 u128;
+typedef struct {
+    uint64_t l[6];
+} fp;
+typedef struct {
+    fp x, y;
+} affine; /* (0, 0) is the identity: it is not on y^2 = x^3 + 4 */
+typedef struct {
+    fp x, y, zz, zzz;
+} xyzz; /* zz = 0 is the identity */
+
+/* ---------------------------------------------------------------- Fp, p = BLS12-381 base field */
+
+static const uint64_t P[6] = {0xb9feffffffffaaabULL, 0x1eabfffeb153ffffULL, 0x6730d2a0f6b0f624ULL,
+                              0x64774b84f38512bfULL, 0x4b1ba7b6434bacd7ULL, 0x1a0111ea397fe69aULL};
+static const uint64_t INV = 0x89f3fffcfffcfffdULL; /* -p^-1 mod 2^64 */
+static const fp R2 = {{0xf4df1f341c341746ULL, 0x0a76e6a609d104f1ULL, 0x8de5476c4c95b6d5ULL,
+                       0x67eb88a9939d83c0ULL, 0x9a793e85b519952dULL, 0x11988fe592cae3aaULL}};
+static const fp MONT_ONE = {{0x760900000002fffdULL, 0xebf4000bc40c0002ULL, 0x5f48985753c758baULL,
+                             0x77ce585370525745ULL, 0x5c071a97a256ec6dULL, 0x15f65ec3fa80e493ULL}};
+static const uint64_t P_MINUS_2[6] = {0xb9feffffffffaaa9ULL, 0x1eabfffeb153ffffULL,
+                                      0x6730d2a0f6b0f624ULL, 0x64774b84f38512bfULL,
+                                      0x4b1ba7b6434bacd7ULL, 0x1a0111ea397fe69aULL};
+/* r, the scalar field order, as 4 little-endian limbs */
+static const uint64_t R_ORDER[4] = {0xffffffff00000001ULL, 0x53bda402fffe5bfeULL,
+                                    0x3339d80809a1d805ULL, 0x73eda753299d7d48ULL};
+
+static inline int fp_geq_p(const uint64_t *a) {
+    for (int i = 5; i >= 0; i--) {
+        if (a[i] != P[i]) return a[i] > P[i];
+    }
+    return 1;
+}
+
+static inline void fp_sub_p(uint64_t *a) {
+    uint64_t borrow = 0;
+    for (int i = 0; i < 6; i++) {
+        u128 d = (u128)a[i] - P[i] - borrow;
+        a[i] = (uint64_t)d;
+        borrow = (uint64_t)(d >> 64) & 1;
+    }
+}
+
+static inline int fp_is_zero(const fp *a) {
+    return (a->l[0] | a->l[1] | a->l[2] | a->l[3] | a->l[4] | a->l[5]) == 0;
+}
+
+static inline int fp_eq(const fp *a, const fp *b) { return memcmp(a, b, sizeof(fp)) == 0; }
+
+static inline void fp_add(fp *o, const fp *a, const fp *b) {
+    uint64_t carry = 0;
+    for (int i = 0; i < 6; i++) {
+        u128 s = (u128)a->l[i] + b->l[i] + carry;
+        o->l[i] = (uint64_t)s;
+        carry = (uint64_t)(s >> 64);
+    }
+    /* p < 2^381, so a + b < 2^383 never carries out of six limbs */
+    if (fp_geq_p(o->l)) fp_sub_p(o->l);
+}
+
+static inline void fp_sub(fp *o, const fp *a, const fp *b) {
+    uint64_t borrow = 0;
+    for (int i = 0; i < 6; i++) {
+        u128 d = (u128)a->l[i] - b->l[i] - borrow;
+        o->l[i] = (uint64_t)d;
+        borrow = (uint64_t)(d >> 64) & 1;
+    }
+    if (borrow) {
+        uint64_t carry = 0;
+        for (int i = 0; i < 6; i++) {
+            u128 s = (u128)o->l[i] + P[i] + carry;
+            o->l[i] = (uint64_t)s;
+            carry = (uint64_t)(s >> 64);
+        }
+    }
+}
+
+static inline void fp_dbl(fp *o, const fp *a) { fp_add(o, a, a); }
+
+static inline void fp_neg(fp *o, const fp *a) {
+    if (fp_is_zero(a)) {
+        *o = *a;
+        return;
+    }
+    uint64_t borrow = 0;
+    for (int i = 0; i < 6; i++) {
+        u128 d = (u128)P[i] - a->l[i] - borrow;
+        o->l[i] = (uint64_t)d;
+        borrow = (uint64_t)(d >> 64) & 1;
+    }
+}
+
+/* Montgomery product a·b·2^-384 mod p (CIOS). p's top limb is below 2^62, so the running
+ * value fits seven limbs and the last reduction is one conditional subtraction. */
+static inline void fp_mul_portable(fp *o, const fp *a, const fp *b) {
+    uint64_t t[7] = {0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 6; i++) {
+        uint64_t carry = 0;
+        const uint64_t bi = b->l[i];
+        for (int j = 0; j < 6; j++) {
+            u128 s = (u128)a->l[j] * bi + t[j] + carry;
+            t[j] = (uint64_t)s;
+            carry = (uint64_t)(s >> 64);
+        }
+        t[6] = carry;
+        const uint64_t m = t[0] * INV;
+        u128 s = (u128)m * P[0] + t[0];
+        carry = (uint64_t)(s >> 64);
+        for (int j = 1; j < 6; j++) {
+            s = (u128)m * P[j] + t[j] + carry;
+            t[j - 1] = (uint64_t)s;
+            carry = (uint64_t)(s >> 64);
+        }
+        t[5] = t[6] + carry;
+    }
+    memcpy(o->l, t, sizeof(o->l));
+    if (fp_geq_p(o->l)) fp_sub_p(o->l);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_MULX_ASM 1
+/* The same product with mulx and two carry chains (adox for the low words, adcx for the high
+ * words), one round per limb of b with the limb registers rotating, so the running value never
+ * leaves registers. BMI2 + ADX are checked when the module is imported. The round text is
+ * produced by chain/native/gen_fp_mul_asm.py. */
+static inline void fp_mul(fp *o, const fp *a, const fp *b) {
+    uint64_t t0, t1, t2, t3, t4, t5, t6, lo, hi, z;
+    __asm__(
+        /* result limbs in t6, t0, t1, t2, t3, t4 */
+        "xorl %k[t0], %k[t0]\n\t"
+        "xorl %k[t1], %k[t1]\n\t"
+        "xorl %k[t2], %k[t2]\n\t"
+        "xorl %k[t3], %k[t3]\n\t"
+        "xorl %k[t4], %k[t4]\n\t"
+        "xorl %k[t5], %k[t5]\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "movq 0(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 32(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 40(%[a]), %[lo], %[t6]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[z], %[t6]\n\t"
+        "adoxq %[z], %[t6]\n\t"
+        "movq %[t0], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "mulxq 0+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 8+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 16+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 24+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 32+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 40+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "adoxq %[z], %[t6]\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "movq 8(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 32(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 40(%[a]), %[lo], %[t0]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[z], %[t0]\n\t"
+        "adoxq %[z], %[t0]\n\t"
+        "movq %[t1], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "mulxq 0+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 8+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 16+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 24+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 32+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 40+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "adoxq %[z], %[t0]\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "movq 16(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 32(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 40(%[a]), %[lo], %[t1]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[z], %[t1]\n\t"
+        "adoxq %[z], %[t1]\n\t"
+        "movq %[t2], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "mulxq 0+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 8+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 16+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 24+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 32+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 40+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "adoxq %[z], %[t1]\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "movq 24(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 32(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 40(%[a]), %[lo], %[t2]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[z], %[t2]\n\t"
+        "adoxq %[z], %[t2]\n\t"
+        "movq %[t3], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "mulxq 0+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 8+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 16+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 24+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 32+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 40+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "adoxq %[z], %[t2]\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "movq 32(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 32(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 40(%[a]), %[lo], %[t3]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[z], %[t3]\n\t"
+        "adoxq %[z], %[t3]\n\t"
+        "movq %[t4], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "mulxq 0+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t5]\n\t"
+        "mulxq 8+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 16+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 24+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 32+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 40+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "adoxq %[z], %[t3]\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "movq 40(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 32(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 40(%[a]), %[lo], %[t4]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[z], %[t4]\n\t"
+        "adoxq %[z], %[t4]\n\t"
+        "movq %[t5], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %k[z], %k[z]\n\t"
+        "mulxq 0+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t5]\n\t"
+        "adcxq %[hi], %[t6]\n\t"
+        "mulxq 8+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t6]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 16+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 24+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 32+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 40+%[p], %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "adoxq %[z], %[t4]\n\t"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+          [t5] "=&r"(t5), [t6] "=&r"(t6), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z)
+        : [a] "r"(a->l), [b] "r"(b->l), [p] "m"(*(const uint64_t(*)[6])P), [inv] "m"(INV),
+          "m"(*(const uint64_t(*)[6])a->l), "m"(*(const uint64_t(*)[6])b->l)
+        : "rdx", "cc");
+    const uint64_t r[6] = {t6, t0, t1, t2, t3, t4}; /* where the rotation leaves the limbs */
+    uint64_t s[6], borrow = 0;
+    for (int i = 0; i < 6; i++) {
+        u128 d = (u128)r[i] - P[i] - borrow;
+        s[i] = (uint64_t)d;
+        borrow = (uint64_t)(d >> 64) & 1;
+    }
+    memcpy(o->l, borrow ? r : s, sizeof(o->l));
+}
+#else
+#define fp_mul fp_mul_portable
+#endif
+
+static inline void fp_sqr(fp *o, const fp *a) { fp_mul(o, a, a); }
+
+static void fp_inv(fp *o, const fp *a) {
+    /* a^(p-2); a != 0 */
+    fp result = MONT_ONE, base = *a;
+    for (int i = 0; i < 6; i++) {
+        uint64_t e = P_MINUS_2[i];
+        for (int bit = 0; bit < 64; bit++) {
+            if (e & 1) fp_mul(&result, &result, &base);
+            fp_sqr(&base, &base);
+            e >>= 1;
+        }
+    }
+    *o = result;
+}
+
+static inline uint64_t load_be64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void store_be64(unsigned char *p, uint64_t v) {
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (unsigned char)v;
+        v >>= 8;
+    }
+}
+
+/* 48 big-endian bytes -> Montgomery form; 0 if not canonical */
+static int fp_load(fp *o, const unsigned char *p) {
+    fp plain;
+    for (int i = 0; i < 6; i++) plain.l[i] = load_be64(p + 8 * (5 - i));
+    if (fp_geq_p(plain.l)) return 0;
+    fp_mul(o, &plain, &R2);
+    return 1;
+}
+
+static void fp_store(unsigned char *p, const fp *a) {
+    static const fp one = {{1, 0, 0, 0, 0, 0}};
+    fp plain;
+    fp_mul(&plain, a, &one);
+    for (int i = 0; i < 6; i++) store_be64(p + 8 * (5 - i), plain.l[i]);
+}
+
+/* ---------------------------------------------------------------- G1 in XYZZ coordinates */
+
+static inline int affine_is_identity(const affine *a) { return fp_is_zero(&a->x) && fp_is_zero(&a->y); }
+
+static inline void xyzz_set_identity(xyzz *p) { memset(p, 0, sizeof(*p)); }
+
+static inline void xyzz_from_affine(xyzz *p, const affine *a) {
+    p->x = a->x;
+    p->y = a->y;
+    p->zz = MONT_ONE;
+    p->zzz = MONT_ONE;
+}
+
+/* p = 2·p (dbl-2008-s-1, a = 0) */
+static void xyzz_dbl(xyzz *p) {
+    if (fp_is_zero(&p->zz)) return;
+    fp u, v, w, s, m, t;
+    fp_dbl(&u, &p->y);      /* U = 2Y */
+    fp_sqr(&v, &u);         /* V = U^2 */
+    fp_mul(&w, &u, &v);     /* W = U·V */
+    fp_mul(&s, &p->x, &v);  /* S = X·V */
+    fp_sqr(&m, &p->x);      /* M = 3X^2 */
+    fp_dbl(&t, &m);
+    fp_add(&m, &m, &t);
+    fp_sqr(&t, &m); /* X3 = M^2 - 2S */
+    fp_sub(&t, &t, &s);
+    fp_sub(&p->x, &t, &s);
+    fp_sub(&t, &s, &p->x); /* Y3 = M(S - X3) - W·Y */
+    fp_mul(&t, &m, &t);
+    fp_mul(&u, &w, &p->y);
+    fp_sub(&p->y, &t, &u);
+    fp_mul(&p->zz, &p->zz, &v);
+    fp_mul(&p->zzz, &p->zzz, &w);
+}
+
+/* p = 2·a for affine a (mdbl-2008-s-1) */
+static void xyzz_dbl_affine(xyzz *p, const affine *a) {
+    xyzz_from_affine(p, a);
+    xyzz_dbl(p);
+}
+
+/* p += a, a affine, negated if `negate` (madd-2008-s) */
+static void xyzz_add_affine(xyzz *p, const affine *a, int negate) {
+    fp ay;
+    if (negate)
+        fp_neg(&ay, &a->y);
+    else
+        ay = a->y;
+    if (fp_is_zero(&p->zz)) {
+        p->x = a->x;
+        p->y = ay;
+        p->zz = MONT_ONE;
+        p->zzz = MONT_ONE;
+        return;
+    }
+    fp u2, s2, pp, ppp, q, r, t;
+    fp_mul(&u2, &a->x, &p->zz); /* U2 = X2·ZZ1 */
+    fp_mul(&s2, &ay, &p->zzz);  /* S2 = Y2·ZZZ1 */
+    fp_sub(&u2, &u2, &p->x);    /* P = U2 - X1 */
+    fp_sub(&r, &s2, &p->y);     /* R = S2 - Y1 */
+    if (fp_is_zero(&u2)) {
+        if (fp_is_zero(&r)) {
+            affine same = {a->x, ay};
+            xyzz_dbl_affine(p, &same);
+        } else {
+            xyzz_set_identity(p);
+        }
+        return;
+    }
+    fp_sqr(&pp, &u2);         /* PP = P^2 */
+    fp_mul(&ppp, &u2, &pp);   /* PPP = P·PP */
+    fp_mul(&q, &p->x, &pp);   /* Q = X1·PP */
+    fp_sqr(&t, &r);           /* X3 = R^2 - PPP - 2Q */
+    fp_sub(&t, &t, &ppp);
+    fp_sub(&t, &t, &q);
+    fp_sub(&p->x, &t, &q);
+    fp_sub(&t, &q, &p->x); /* Y3 = R(Q - X3) - Y1·PPP */
+    fp_mul(&t, &r, &t);
+    fp_mul(&s2, &p->y, &ppp);
+    fp_sub(&p->y, &t, &s2);
+    fp_mul(&p->zz, &p->zz, &pp);
+    fp_mul(&p->zzz, &p->zzz, &ppp);
+}
+
+/* p += b, both XYZZ (add-2008-s) */
+static void xyzz_add(xyzz *p, const xyzz *b) {
+    if (fp_is_zero(&b->zz)) return;
+    if (fp_is_zero(&p->zz)) {
+        *p = *b;
+        return;
+    }
+    fp u1, u2, s1, s2, pp, ppp, q, r, t;
+    fp_mul(&u1, &p->x, &b->zz);
+    fp_mul(&u2, &b->x, &p->zz);
+    fp_mul(&s1, &p->y, &b->zzz);
+    fp_mul(&s2, &b->y, &p->zzz);
+    fp_sub(&u2, &u2, &u1); /* P */
+    fp_sub(&r, &s2, &s1);  /* R */
+    if (fp_is_zero(&u2)) {
+        if (fp_is_zero(&r))
+            xyzz_dbl(p);
+        else
+            xyzz_set_identity(p);
+        return;
+    }
+    fp_sqr(&pp, &u2);
+    fp_mul(&ppp, &u2, &pp);
+    fp_mul(&q, &u1, &pp);
+    fp_sqr(&t, &r);
+    fp_sub(&t, &t, &ppp);
+    fp_sub(&t, &t, &q);
+    fp_sub(&p->x, &t, &q);
+    fp_sub(&t, &q, &p->x);
+    fp_mul(&t, &r, &t);
+    fp_mul(&s1, &s1, &ppp);
+    fp_sub(&p->y, &t, &s1);
+    fp_mul(&p->zz, &p->zz, &b->zz);
+    fp_mul(&p->zz, &p->zz, &pp);
+    fp_mul(&p->zzz, &p->zzz, &b->zzz);
+    fp_mul(&p->zzz, &p->zzz, &ppp);
+}
+
+/* Convert n XYZZ points to affine with one field inversion (Montgomery's trick on ZZZ). */
+static int xyzz_batch_to_affine(affine *out, const xyzz *in, size_t n) {
+    fp *prefix = malloc(sizeof(fp) * (n ? n : 1));
+    if (!prefix) return 0;
+    fp acc = MONT_ONE;
+    for (size_t i = 0; i < n; i++) {
+        prefix[i] = acc;
+        if (!fp_is_zero(&in[i].zzz)) fp_mul(&acc, &acc, &in[i].zzz);
+    }
+    fp inv;
+    fp_inv(&inv, &acc);
+    for (size_t i = n; i-- > 0;) {
+        if (fp_is_zero(&in[i].zzz)) {
+            memset(&out[i], 0, sizeof(affine));
+            continue;
+        }
+        fp w, z, zinv;
+        fp_mul(&w, &inv, &prefix[i]);     /* 1/ZZZ_i */
+        fp_mul(&inv, &inv, &in[i].zzz);   /* drop ZZZ_i from the running inverse */
+        fp_mul(&zinv, &w, &in[i].zz);     /* ZZ/ZZZ = 1/Z */
+        fp_sqr(&z, &zinv);                /* 1/ZZ */
+        fp_mul(&out[i].x, &in[i].x, &z);
+        fp_mul(&out[i].y, &in[i].y, &w);
+    }
+    free(prefix);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- the window table */
+
+/* Windows of c bits needed for a scalar below r < 2^255 with signed digits: the top window
+ * then holds at most c-1 bits plus a carry, so its digit stays within 2^(c-1). */
+static int num_windows(int c) { return 255 / c + 1; }
+
+/* Signed c-bit digits of a 256-bit scalar (4 little-endian limbs): d_j in [-2^(c-1), 2^(c-1)]. */
+static void signed_digits(int32_t *out, const uint64_t s[4], int c, int windows) {
+    const int32_t half = 1 << (c - 1), full = 1 << c;
+    int32_t carry = 0;
+    for (int j = 0; j < windows; j++) {
+        int bit = j * c;
+        uint64_t v = 0;
+        if (bit < 256) {
+            int limb = bit / 64, off = bit % 64;
+            v = s[limb] >> off;
+            if (off + c > 64 && limb + 1 < 4) v |= s[limb + 1] << (64 - off);
+            v &= (uint64_t)full - 1;
+        }
+        int32_t d = (int32_t)v + carry;
+        if (d > half) {
+            d -= full;
+            carry = 1;
+        } else {
+            carry = 0;
+        }
+        out[j] = d;
+    }
+}
+
+static PyObject *py_precompute(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    int c;
+    if (!PyArg_ParseTuple(args, "y*i", &buf, &c)) return NULL;
+    if (c < 2 || c > 20 || buf.len % 96) {
+        PyBuffer_Release(&buf);
+        return PyErr_Format(PyExc_ValueError, "precompute: need n*96 bytes of points and 2 <= c <= 20");
+    }
+    const size_t n = (size_t)buf.len / 96;
+    const int windows = num_windows(c);
+    PyObject *table = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * windows * sizeof(affine)));
+    if (!table) {
+        PyBuffer_Release(&buf);
+        return NULL;
+    }
+    affine *t = (affine *)PyBytes_AS_STRING(table);
+    const unsigned char *src = buf.buf;
+    for (size_t i = 0; i < n; i++) {
+        if (!fp_load(&t[i].x, src + 96 * i) || !fp_load(&t[i].y, src + 96 * i + 48)) {
+            PyBuffer_Release(&buf);
+            Py_DECREF(table);
+            return PyErr_Format(PyExc_ValueError, "precompute: point %zu has a non-canonical coordinate", i);
+        }
+    }
+    PyBuffer_Release(&buf);
+    xyzz *work = malloc(sizeof(xyzz) * (n ? n : 1));
+    int ok = work != NULL;
+    Py_BEGIN_ALLOW_THREADS;
+    for (int j = 1; ok && j < windows; j++) {
+        const affine *prev = t + (size_t)(j - 1) * n;
+        for (size_t i = 0; i < n; i++) {
+            if (affine_is_identity(&prev[i])) {
+                xyzz_set_identity(&work[i]);
+                continue;
+            }
+            xyzz_dbl_affine(&work[i], &prev[i]);
+            for (int k = 1; k < c; k++) xyzz_dbl(&work[i]);
+        }
+        ok = xyzz_batch_to_affine(t + (size_t)j * n, work, n);
+    }
+    Py_END_ALLOW_THREADS;
+    free(work);
+    if (!ok) {
+        Py_DECREF(table);
+        return PyErr_NoMemory();
+    }
+    return table;
+}
+
+/* ---------------------------------------------------------------- the MSM */
+
+/* Additions per batch: one field inversion is shared by this many affine bucket additions. */
+#define BATCH 1024
+
+typedef struct {
+    uint32_t bucket;
+    uint32_t negate;
+    const affine *point;
+} bucket_add;
+
+typedef struct {
+    affine *buckets;  /* affine bucket sums; identity while empty */
+    xyzz *overflow;   /* additions that could not go in a batch: a bucket already in it, or x equal */
+    uint32_t *mark;   /* batch number that last took each bucket */
+    bucket_add *ops;
+    fp *prefix;
+    size_t count;
+    uint32_t batch;
+} accumulator;
+
+/* Run the pending batch: bucket_k += ±Q for every pending pair, affine, with one inversion
+ * (λ = (y_Q − y_B)/(x_Q − x_B), x' = λ² − x_B − x_Q, y' = λ(x_B − x') − y_B). */
+static void flush_batch(accumulator *acc) {
+    const size_t count = acc->count;
+    if (!count) return;
+    fp run = MONT_ONE;
+    for (size_t i = 0; i < count; i++) {
+        const bucket_add *op = &acc->ops[i];
+        fp dx;
+        fp_sub(&dx, &op->point->x, &acc->buckets[op->bucket].x);
+        acc->prefix[i] = run;
+        fp_mul(&run, &run, &dx);
+    }
+    fp inv;
+    fp_inv(&inv, &run);
+    for (size_t i = count; i-- > 0;) {
+        const bucket_add *op = &acc->ops[i];
+        affine *b = &acc->buckets[op->bucket];
+        fp dx, dy, inv_dx, lambda, x3, t;
+        fp_sub(&dx, &op->point->x, &b->x);
+        fp_mul(&inv_dx, &inv, &acc->prefix[i]);
+        fp_mul(&inv, &inv, &dx);
+        if (op->negate) {
+            fp_add(&dy, &op->point->y, &b->y);
+            fp_neg(&dy, &dy);
+        } else {
+            fp_sub(&dy, &op->point->y, &b->y);
+        }
+        fp_mul(&lambda, &dy, &inv_dx);
+        fp_sqr(&x3, &lambda);
+        fp_sub(&x3, &x3, &b->x);
+        fp_sub(&x3, &x3, &op->point->x);
+        fp_sub(&t, &b->x, &x3);
+        fp_mul(&t, &lambda, &t);
+        fp_sub(&b->y, &t, &b->y);
+        b->x = x3;
+    }
+    acc->count = 0;
+    acc->batch++;
+}
+
+/* bucket_k += ±Q: into the next batch when it can go there, else through XYZZ. */
+static inline void add_to_bucket(accumulator *acc, uint32_t k, const affine *q, int negate) {
+    affine *b = &acc->buckets[k];
+    if (acc->mark[k] == acc->batch) {
+        xyzz_add_affine(&acc->overflow[k], q, negate);
+        return;
+    }
+    if (affine_is_identity(b)) {
+        b->x = q->x;
+        if (negate)
+            fp_neg(&b->y, &q->y);
+        else
+            b->y = q->y;
+        return;
+    }
+    if (fp_eq(&b->x, &q->x)) { /* doubling or cancellation: the rare exact cases */
+        xyzz_add_affine(&acc->overflow[k], q, negate);
+        return;
+    }
+    acc->mark[k] = acc->batch;
+    acc->ops[acc->count++] = (bucket_add){k, (uint32_t)negate, q};
+    if (acc->count == BATCH) flush_batch(acc);
+}
+
+/* Σ d_ij·(2^(c·j)·P_i) over every digit: bucket accumulation, then Σ (k+1)·B_k by running sums
+ * from the top bucket. The point-at-infinity bases of the table are skipped. */
+static void msm_core(accumulator *acc, const affine *table, size_t n, size_t m, int windows,
+                     const int32_t *digits, size_t buckets_n, xyzz *total) {
+    for (int j = 0; j < windows; j++) {
+        const affine *row = table + (size_t)j * n;
+        for (size_t i = 0; i < m; i++) {
+            const int32_t d = digits[(size_t)windows * i + j];
+            if (d == 0 || affine_is_identity(&row[i])) continue;
+            if (d > 0)
+                add_to_bucket(acc, (uint32_t)(d - 1), &row[i], 0);
+            else
+                add_to_bucket(acc, (uint32_t)(-d - 1), &row[i], 1);
+        }
+    }
+    flush_batch(acc);
+    xyzz sum;
+    xyzz_set_identity(&sum);
+    xyzz_set_identity(total);
+    for (size_t k = buckets_n; k-- > 0;) {
+        if (!affine_is_identity(&acc->buckets[k])) xyzz_add_affine(&sum, &acc->buckets[k], 0);
+        xyzz_add(&sum, &acc->overflow[k]);
+        xyzz_add(total, &sum);
+    }
+}
+
+static void accumulator_free(accumulator *acc) {
+    free(acc->buckets);
+    free(acc->overflow);
+    free(acc->mark);
+    free(acc->ops);
+    free(acc->prefix);
+}
+
+static int scalar_load(uint64_t out[4], const unsigned char *p) {
+    for (int i = 0; i < 4; i++) out[i] = load_be64(p + 8 * (3 - i));
+    for (int i = 3; i >= 0; i--) {
+        if (out[i] != R_ORDER[i]) return out[i] < R_ORDER[i];
+    }
+    return 0;
+}
+
+static PyObject *py_msm(PyObject *self, PyObject *args) {
+    Py_buffer table, scalars;
+    Py_ssize_t n;
+    int c;
+    if (!PyArg_ParseTuple(args, "y*niy*", &table, &n, &c, &scalars)) return NULL;
+    PyObject *result = NULL;
+    const int windows = (c >= 2 && c <= 20) ? num_windows(c) : 0;
+    if (!windows || n < 0 || (size_t)table.len != (size_t)n * windows * sizeof(affine) || scalars.len % 32 ||
+        scalars.len / 32 > n) {
+        PyErr_Format(PyExc_ValueError, "msm: table does not match n=%zd, c=%d, or more scalars than bases", n, c);
+        goto done;
+    }
+    const size_t m = (size_t)scalars.len / 32;
+    const size_t buckets_n = (size_t)1 << (c - 1);
+    int32_t *digits = malloc(sizeof(int32_t) * windows * (m ? m : 1));
+    accumulator acc = {
+        .buckets = calloc(buckets_n, sizeof(affine)),
+        .overflow = calloc(buckets_n, sizeof(xyzz)),
+        .mark = calloc(buckets_n, sizeof(uint32_t)),
+        .ops = malloc(sizeof(bucket_add) * BATCH),
+        .prefix = malloc(sizeof(fp) * BATCH),
+        .count = 0,
+        .batch = 1,
+    };
+    if (!digits || !acc.buckets || !acc.overflow || !acc.mark || !acc.ops || !acc.prefix) {
+        free(digits);
+        accumulator_free(&acc);
+        PyErr_NoMemory();
+        goto done;
+    }
+    const unsigned char *sp = scalars.buf;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t s[4];
+        if (!scalar_load(s, sp + 32 * i)) {
+            free(digits);
+            accumulator_free(&acc);
+            PyErr_Format(PyExc_ValueError, "msm: scalar %zu is not canonical (>= r)", i);
+            goto done;
+        }
+        signed_digits(digits + (size_t)windows * i, s, c, windows);
+    }
+    xyzz total;
+    Py_BEGIN_ALLOW_THREADS;
+    msm_core(&acc, table.buf, (size_t)n, m, windows, digits, buckets_n, &total);
+    Py_END_ALLOW_THREADS;
+    free(digits);
+    accumulator_free(&acc);
+    affine out;
+    if (!xyzz_batch_to_affine(&out, &total, 1)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, 96);
+    if (result) {
+        unsigned char *o = (unsigned char *)PyBytes_AS_STRING(result);
+        if (affine_is_identity(&out)) {
+            memset(o, 0, 96);
+        } else {
+            fp_store(o, &out.x);
+            fp_store(o + 48, &out.y);
+        }
+    }
+done:
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&scalars);
+    return result;
+}
+
+static PyObject *py_num_windows(PyObject *self, PyObject *args) {
+    int c;
+    if (!PyArg_ParseTuple(args, "i", &c)) return NULL;
+    if (c < 2 || c > 20) return PyErr_Format(PyExc_ValueError, "window size must be 2..20, got %d", c);
+    return PyLong_FromLong(num_windows(c));
+}
+
+static PyMethodDef methods[] = {
+    {"precompute", py_precompute, METH_VARARGS, "Window table 2^(c·j)·P_i of affine points."},
+    {"msm", py_msm, METH_VARARGS, "Σ s_i·P_i from a window table."},
+    {"num_windows", py_num_windows, METH_VARARGS, "Windows of c bits for a 255-bit scalar."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_g1_native",
+                                    "Fixed-base BLS12-381 G1 MSM for KZG commitments.", -1, methods};
+
+PyMODINIT_FUNC PyInit__g1_native(void) {
+#ifdef HAVE_MULX_ASM
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("bmi2") || !__builtin_cpu_supports("adx")) {
+        PyErr_SetString(PyExc_ImportError, "_g1_native needs a CPU with BMI2 and ADX (mulx, adox, adcx)");
+        return NULL;
+    }
+#endif
+    return PyModule_Create(&module);
+}
