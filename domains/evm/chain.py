@@ -60,6 +60,7 @@ from domains.evm.db import BlockWriteDB, CommittedDB, ScratchDB
 from domains.evm.genesis import FORK_NAMES, ForkSchedule, Genesis
 from domains.evm.precompiles import DOMAIN_PRECOMPILES
 from domains.evm.recent import Recent
+from domains.evm.state_cache import RootCachedAccountDB
 
 def use_one_pass_trie_roots() -> None:
     """Make py-evm compute transactions / receipts / withdrawals roots with
@@ -563,12 +564,15 @@ def domain_vm_class(vm_class: type[VirtualMachineAPI]) -> type[VirtualMachineAPI
     Only the domain's own VMs get them: the fork's computation class is subclassed here, not
     changed, so py-evm's classes stay as they are for anything else in the process. Because
     py-evm's EIP-2929 `is_address_warm` reads the computation class's precompile table, the
-    added addresses count as warm from Berlin on, as the fork's own precompiles do."""
+    added addresses count as warm from Berlin on, as the fork's own precompiles do.
+
+    Its state reads accounts through the shared per-root cache (`RootCachedAccountDB`)."""
     state_class = vm_class.get_state_class()
     base = state_class.computation_class
     computation_class = type(f"Domain{base.__name__}", (base,), {
         "_precompiles": {**base.get_precompiles(), **DOMAIN_PRECOMPILES},
     })
     domain_state = state_class.configure(__name__=f"Domain{state_class.__name__}",
-                                         computation_class=computation_class)
+                                         computation_class=computation_class,
+                                         account_db_class=RootCachedAccountDB)
     return vm_class.configure(__name__=f"Domain{vm_class.__name__}", _state_class=domain_state)
