@@ -764,31 +764,31 @@ class _Session:
         """geth's state-transition checks for a call (nonce and EOA checks skipped), in its
         order and words. Returns the EIP-7623 floor. Raises `_Rejected`."""
         request, rules = self.request, self.rules
-        sender = to_checksum_address(self.sender)
         creation = request.to is None
         if request.access_list is not None and not rules.berlin:
-            raise _Rejected(f"transaction type not supported: access list tx (sender {sender})")
+            raise _Rejected(f"transaction type not supported: access list tx (sender {self.sender_text})")
         if request.authorization_list is not None and not rules.prague:
-            raise _Rejected(f"transaction type not supported: setcode tx (sender {sender})")
+            raise _Rejected(f"transaction type not supported: setcode tx (sender {self.sender_text})")
         if rules.london and not self.free:
             if self.fee_cap < self.tip_cap:
-                raise _Rejected(f"max priority fee per gas higher than max fee per gas: address {sender}, "
+                raise _Rejected(f"max priority fee per gas higher than max fee per gas: address {self.sender_text}, "
                                 f"maxPriorityFeePerGas: {self.tip_cap}, maxFeePerGas: {self.fee_cap}")
             if self.fee_cap < self.base_fee:
-                raise _Rejected(f"max fee per gas less than block base fee: address {sender}, "
+                raise _Rejected(f"max fee per gas less than block base fee: address {self.sender_text}, "
                                 f"maxFeePerGas: {self.fee_cap}, baseFee: {self.base_fee}")
         if request.authorization_list is not None:
             if creation:
-                raise _Rejected(f"EIP-7702 transaction cannot be used to create contract (sender {sender})")
+                raise _Rejected(f"EIP-7702 transaction cannot be used to create contract (sender {self.sender_text})")
             if not request.authorization_list:
-                raise _Rejected(f"EIP-7702 transaction with empty auth list (sender {sender})")
+                raise _Rejected(f"EIP-7702 transaction with empty auth list (sender {self.sender_text})")
         if creation and rules.shanghai and len(tx.data) > _MAX_INITCODE_SIZE:
             raise _Rejected(f"max initcode size exceeded: code size {len(tx.data)} limit {_MAX_INITCODE_SIZE}")
         # buyGas: the balance must cover gas at the fee cap plus the value
         balance = self.state.get_balance(self.sender)
         want = tx.gas * (self.fee_cap if rules.london else self.gas_price) + tx.value
         if balance < want:
-            raise _Rejected(f"insufficient funds for gas * price + value: address {sender} have {balance} want {want}")
+            raise _Rejected(f"insufficient funds for gas * price + value: address {self.sender_text} "
+                            f"have {balance} want {want}")
         intrinsic = tx.intrinsic_gas
         if creation and rules.shanghai:  # py-evm charges EIP-3860 word gas during execution
             intrinsic += _INITCODE_WORD_COST * ((len(tx.data) + 31) // 32)
@@ -799,8 +799,13 @@ class _Session:
             raise _Rejected(f"insufficient gas for floor data gas cost: have {tx.gas}, want {floor}",
                             gas_related=True)
         if tx.value and balance - tx.gas * self.gas_price < tx.value:
-            raise _Rejected(f"insufficient funds for transfer: address {sender}")
+            raise _Rejected(f"insufficient funds for transfer: address {self.sender_text}")
         return floor
+
+    @property
+    def sender_text(self) -> str:
+        """The sender as geth's messages print it (checksummed); only an error needs it."""
+        return to_checksum_address(self.sender)
 
     def run(self, gas: int, access_list: AccessList | None = None,
             recorder: _AccessRecorder | None = None) -> _Run:
