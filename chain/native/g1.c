@@ -145,7 +145,7 @@ static inline void fp_mul_portable(fp *o, const fp *a, const fp *b) {
     if (fp_geq_p(o->l)) fp_sub_p(o->l);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(G1_PORTABLE)
 #define HAVE_MULX_ASM 1
 /* The same product with mulx and two carry chains (adox for the low words, adcx for the high
  * words), one round per limb of b with the limb registers rotating, so the running value never
