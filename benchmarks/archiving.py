@@ -75,11 +75,11 @@ def run(quick: bool = False) -> list[dict]:
     if quick:
         first = row("Archiving one DEV segment (62 KiB, quick)", "s", elapsed, None, "", "", None,
                     stages=stage_times, backend=erasure.BACKEND, workers=kzg_module.WORKERS,
-                    msm=kzg_module.MSM_BACKEND)
+                    msm=f"{kzg_module.MSM_BACKEND} ({kzg_module.MSM_ARITHMETIC})" if kzg_module.MSM_ARITHMETIC else kzg_module.MSM_BACKEND)
     else:
         first = row("Archiving one mainnet segment (128 MiB)", "s", elapsed, ANCHOR, ANCHOR_NAME,
                     f"<={TARGET:g}s", elapsed <= TARGET, stages=stage_times, backend=erasure.BACKEND,
-                    workers=kzg_module.WORKERS, msm=kzg_module.MSM_BACKEND)
+                    workers=kzg_module.WORKERS, msm=f"{kzg_module.MSM_BACKEND} ({kzg_module.MSM_ARITHMETIC})" if kzg_module.MSM_ARITHMETIC else kzg_module.MSM_BACKEND)
     verified = row("is_piece_valid, one piece" + (" (DEV)" if quick else " (mainnet)"), "s", verify, None, "", "",
                    None if valid else False)
     prepared = row("KZG setup + MSM table, once per process" + (" (DEV)" if quick else " (mainnet)"), "s", setup,

@@ -180,6 +180,20 @@ needs_g1_native = pytest.mark.skipif(kzg_module._g1_native is None,
                                      reason="chain._g1_native not built (or no BMI2/ADX): arkworks' MSM is in use")
 
 
+@pytest.fixture(params=["avx512ifma", "scalar"])
+def g1_path(request):
+    """Each arithmetic of chain._g1_native this CPU has: the AVX-512 IFMA lanes and the
+    scalar (mulx) products. Tables are laid out per arithmetic, so each test builds its own."""
+    native = kzg_module._g1_native
+    default = native.backend() == "avx512ifma"
+    wanted = request.param == "avx512ifma"
+    if native.use_ifma(wanted) != wanted:
+        native.use_ifma(default)
+        pytest.skip("this CPU has no AVX-512 IFMA")
+    yield request.param
+    native.use_ifma(default)
+
+
 def native_msm(points, scalars, c):
     """Σ s_i·P_i through chain._g1_native with c-bit windows."""
     table = kzg_module._g1_native.precompute(b"".join(p.to_xy_bytes_be() for p in points), c)
@@ -192,8 +206,8 @@ def arkworks_msm(points, scalars):
 
 
 @needs_g1_native
-@pytest.mark.parametrize("n,c", [(1, 4), (3, 4), (64, 6), (100, 7), (257, 9), (1024, 11)])
-def test_native_msm_equals_arkworks_on_setup_powers(kzg, n, c):
+@pytest.mark.parametrize("n,c", [(1, 4), (3, 4), (9, 4), (64, 6), (100, 7), (257, 9), (1024, 11), (3000, 12)])
+def test_native_msm_equals_arkworks_on_setup_powers(kzg, g1_path, n, c):
     rng = random.Random(n * 31 + c)
     points = kzg.g1_powers(n)
     edges = [0, 1, FR_MODULUS - 1, (1 << (c - 1)), (1 << c) - 1, (1 << 254) + 12345]
@@ -202,7 +216,7 @@ def test_native_msm_equals_arkworks_on_setup_powers(kzg, n, c):
 
 
 @needs_g1_native
-def test_native_msm_doublings_cancellations_and_crowded_buckets(kzg):
+def test_native_msm_doublings_cancellations_and_crowded_buckets(kzg, g1_path):
     """Equal x-coordinates (P + P, P + (−P)) and many additions to one bucket in one batch take
     the XYZZ path; the sum must not change."""
     g = kzg.g1_powers(2)
@@ -220,7 +234,7 @@ def test_native_msm_doublings_cancellations_and_crowded_buckets(kzg):
 
 
 @needs_g1_native
-def test_native_msm_rejects_bad_input(kzg):
+def test_native_msm_rejects_bad_input(kzg, g1_path):
     native = kzg_module._g1_native
     points = b"".join(p.to_xy_bytes_be() for p in kzg.g1_powers(4))
     table = native.precompute(points, 4)
@@ -240,7 +254,7 @@ def test_native_msm_rejects_bad_input(kzg):
 
 
 @needs_g1_native
-def test_commit_uses_the_table_and_matches_arkworks(kzg):
+def test_commit_uses_the_table_and_matches_arkworks(kzg, g1_path):
     rng = random.Random(11)
     for n in (kzg_module.MIN_TABLE_MSM, 200, 4096):
         poly = Polynomial(random_values(rng, n))
@@ -254,3 +268,11 @@ def test_commit_uses_the_table_and_matches_arkworks(kzg):
 def test_window_bits():
     assert [kzg_module.window_bits(1 << k) for k in (6, 10, 12, 15)] == [7, 11, 13, 16]
     assert kzg_module.window_bits(2) == 4
+
+
+@needs_g1_native
+def test_table_built_over_threads_equals_one_built_at_once(kzg, g1_path, monkeypatch):
+    points = b"".join(p.to_xy_bytes_be() for p in kzg.g1_powers(4096 + 77))
+    whole = kzg_module._g1_native.precompute(points, 5)
+    monkeypatch.setattr(kzg_module, "WORKERS", 3)
+    assert kzg_module._build_table(points, 5) == whole

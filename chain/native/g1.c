@@ -632,6 +632,208 @@ static int xyzz_batch_to_affine(affine *out, const xyzz *in, size_t n) {
     return 1;
 }
 
+/* ---------------------------------------------------------------- Fp in 52-bit limbs (AVX-512 IFMA) */
+
+#ifdef HAVE_MULX_ASM
+#define HAVE_IFMA 1
+#include <immintrin.h>
+#define VEC __attribute__((target("avx512f,avx512ifma")))
+
+/* One element as 8 limbs of 52 bits in Montgomery form for R = 2^416, canonical (< p): the
+ * layout of window-table entries and buckets when the IFMA path is on. */
+typedef struct {
+    uint64_t l[8];
+} fp52;
+typedef struct {
+    fp52 x, y;
+} affine52; /* (0, 0) is the identity, as for `affine` */
+/* Eight elements side by side: l[k] holds limb k of each lane. */
+typedef struct {
+    __m512i l[8];
+} fp8;
+
+#define MASK52 0xfffffffffffffULL
+#define INV52 0x3fffcfffcfffdULL /* -p^-1 mod 2^52 */
+static const uint64_t P52[8] = {0xeffffffffaaabULL, 0xfeb153ffffb9fULL, 0x6b0f6241eabffULL, 0x12bf6730d2a0fULL,
+                                0x764774b84f385ULL, 0x1ba7b6434bacdULL, 0x1ea397fe69a4bULL, 0x000000001a011ULL};
+static const uint64_t ONE52[8] = {0x6480ea8e9b9afULL, 0x65766c8fe444fULL, 0x8b540fea96f7dULL, 0x3b2ee82efd422ULL,
+                                  0xa6723e5f0ade5ULL, 0xff6eb6fdd4230ULL, 0xe06ef23c24a25ULL, 0x0000000014c8eULL};
+/* 2^416 mod p and 2^352 mod p, plain integers: Montgomery products with them move an element
+ * between R = 2^384 (the scalar code) and R = 2^416. */
+static const fp K_TO52 = {{0x44f6480ea8e9b9afULL, 0xa96f7d65766c8fe4ULL, 0xe82efd4228b540feULL,
+                           0x6723e5f0ade53b2eULL, 0x25ff6eb6fdd4230aULL, 0x14c8ee06ef23c24aULL}};
+static const fp K_FROM52 = {{0, 0, 0, 0, 0, 0x100000000ULL}};
+
+/* Whether the MSM uses the IFMA path: the CPU has it (checked at import) and no one turned it off. */
+static int ifma_enabled = 0;
+
+static void fp_to52(fp52 *o, const fp *a) {
+    fp t;
+    fp_mul(&t, a, &K_TO52);
+    for (int k = 0; k < 8; k++) {
+        const int bit = 52 * k, limb = bit / 64, off = bit % 64;
+        uint64_t v = t.l[limb] >> off;
+        if (off > 12 && limb + 1 < 6) v |= t.l[limb + 1] << (64 - off);
+        o->l[k] = v & MASK52;
+    }
+}
+
+static void fp_from52(fp *o, const fp52 *a) {
+    fp t = {{0, 0, 0, 0, 0, 0}};
+    for (int k = 0; k < 8; k++) {
+        const int bit = 52 * k, limb = bit / 64, off = bit % 64;
+        t.l[limb] |= a->l[k] << off;
+        if (off > 12 && limb + 1 < 6) t.l[limb + 1] |= a->l[k] >> (64 - off);
+    }
+    fp_mul(o, &t, &K_FROM52);
+}
+
+static int fp52_is_zero(const fp52 *a) {
+    uint64_t acc = 0;
+    for (int k = 0; k < 8; k++) acc |= a->l[k];
+    return acc == 0;
+}
+
+static void fp52_neg(fp52 *o, const fp52 *a) {
+    if (fp52_is_zero(a)) {
+        *o = *a;
+        return;
+    }
+    int64_t borrow = 0;
+    for (int k = 0; k < 8; k++) {
+        int64_t d = (int64_t)P52[k] - (int64_t)a->l[k] + borrow;
+        borrow = d >> 52; /* arithmetic: -1 or 0 */
+        o->l[k] = (uint64_t)d & MASK52;
+    }
+}
+
+static inline int affine52_is_identity(const affine52 *a) { return fp52_is_zero(&a->x) && fp52_is_zero(&a->y); }
+
+static void affine_from52(affine *o, const affine52 *a) {
+    if (affine52_is_identity(a)) {
+        memset(o, 0, sizeof(*o));
+        return;
+    }
+    fp_from52(&o->x, &a->x);
+    fp_from52(&o->y, &a->y);
+}
+
+static void affine_to52(affine52 *o, const affine *a) {
+    if (affine_is_identity(a)) {
+        memset(o, 0, sizeof(*o));
+        return;
+    }
+    fp_to52(&o->x, &a->x);
+    fp_to52(&o->y, &a->y);
+}
+
+static inline VEC __m512i v_set(uint64_t x) { return _mm512_set1_epi64((long long)x); }
+
+/* t (limbs of any size up to 2^63, value < 2p) -> canonical o (< p, 52-bit limbs). */
+static inline VEC void v_reduce(fp8 *o, __m512i t[8]) {
+    const __m512i mask = v_set(MASK52);
+    for (int k = 0; k < 7; k++) {
+        t[k + 1] = _mm512_add_epi64(t[k + 1], _mm512_srli_epi64(t[k], 52));
+        t[k] = _mm512_and_si512(t[k], mask);
+    }
+    __m512i d[8], borrow = _mm512_setzero_si512();
+    for (int k = 0; k < 8; k++) {
+        const __m512i x = _mm512_add_epi64(_mm512_sub_epi64(t[k], v_set(P52[k])), borrow);
+        borrow = _mm512_srai_epi64(x, 52);
+        d[k] = _mm512_and_si512(x, mask);
+    }
+    const __mmask8 at_least_p = _mm512_cmpeq_epi64_mask(borrow, _mm512_setzero_si512());
+    for (int k = 0; k < 8; k++) o->l[k] = _mm512_mask_blend_epi64(at_least_p, t[k], d[k]);
+}
+
+/* o = a·b·2^-416 mod p, lane by lane (Montgomery, operand scanning over b's limbs). */
+static VEC void v_mul(fp8 *o, const fp8 *a, const fp8 *b) {
+    __m512i t[9];
+    const __m512i zero = _mm512_setzero_si512(), inv = v_set(INV52);
+    for (int k = 0; k < 9; k++) t[k] = zero;
+    for (int i = 0; i < 8; i++) {
+        const __m512i bi = b->l[i];
+        for (int j = 0; j < 8; j++) {
+            t[j] = _mm512_madd52lo_epu64(t[j], a->l[j], bi);
+            t[j + 1] = _mm512_madd52hi_epu64(t[j + 1], a->l[j], bi);
+        }
+        const __m512i m = _mm512_madd52lo_epu64(zero, t[0], inv);
+        for (int j = 0; j < 8; j++) {
+            const __m512i pj = v_set(P52[j]);
+            t[j] = _mm512_madd52lo_epu64(t[j], m, pj);
+            t[j + 1] = _mm512_madd52hi_epu64(t[j + 1], m, pj);
+        }
+        t[1] = _mm512_add_epi64(t[1], _mm512_srli_epi64(t[0], 52)); /* t[0] ≡ 0 mod 2^52 now */
+        for (int j = 0; j < 8; j++) t[j] = t[j + 1];
+        t[8] = zero;
+    }
+    v_reduce(o, t);
+}
+
+static VEC void v_add(fp8 *o, const fp8 *a, const fp8 *b) {
+    __m512i t[8];
+    for (int k = 0; k < 8; k++) t[k] = _mm512_add_epi64(a->l[k], b->l[k]);
+    v_reduce(o, t);
+}
+
+static VEC void v_sub(fp8 *o, const fp8 *a, const fp8 *b) {
+    const __m512i mask = v_set(MASK52);
+    __m512i d[8], borrow = _mm512_setzero_si512();
+    for (int k = 0; k < 8; k++) {
+        const __m512i x = _mm512_add_epi64(_mm512_sub_epi64(a->l[k], b->l[k]), borrow);
+        borrow = _mm512_srai_epi64(x, 52);
+        d[k] = _mm512_and_si512(x, mask);
+    }
+    const __mmask8 negative = _mm512_cmpneq_epi64_mask(borrow, _mm512_setzero_si512());
+    __m512i carry = _mm512_setzero_si512();
+    for (int k = 0; k < 8; k++) { /* d + p, the carry out of the top limb dropped */
+        const __m512i x = _mm512_add_epi64(_mm512_add_epi64(d[k], v_set(P52[k])), carry);
+        carry = _mm512_srli_epi64(x, 52);
+        o->l[k] = _mm512_mask_blend_epi64(negative, d[k], _mm512_and_si512(x, mask));
+    }
+}
+
+static VEC void v_set_one(fp8 *o) {
+    for (int k = 0; k < 8; k++) o->l[k] = v_set(ONE52[k]);
+}
+
+/* o = 1/a lane by lane, every lane nonzero: the eight lanes share one scalar inversion
+ * (Montgomery's trick), which costs less than eight vector exponentiations. */
+static VEC void v_inv(fp8 *o, const fp8 *a) {
+    uint64_t limbs[8][8]; /* [limb][lane] */
+    for (int k = 0; k < 8; k++) _mm512_storeu_si512(limbs[k], a->l[k]);
+    fp value[8], prefix[8], product = MONT_ONE;
+    for (int lane = 0; lane < 8; lane++) {
+        fp52 e;
+        for (int k = 0; k < 8; k++) e.l[k] = limbs[k][lane];
+        fp_from52(&value[lane], &e);
+        prefix[lane] = product;
+        fp_mul(&product, &product, &value[lane]);
+    }
+    fp inv;
+    fp_inv(&inv, &product);
+    for (int lane = 8; lane-- > 0;) {
+        fp r;
+        fp52 e;
+        fp_mul(&r, &inv, &prefix[lane]);
+        fp_mul(&inv, &inv, &value[lane]);
+        fp_to52(&e, &r);
+        for (int k = 0; k < 8; k++) limbs[k][lane] = e.l[k];
+    }
+    for (int k = 0; k < 8; k++) o->l[k] = _mm512_loadu_si512(limbs[k]);
+}
+
+/* Limb k of lane l is at base + index[l] + 8k; lanes off in `lanes` read 0. */
+static inline VEC void v_gather(fp8 *o, const void *base, __m512i index, __mmask8 lanes) {
+    for (int k = 0; k < 8; k++)
+        o->l[k] = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), lanes, index, (const char *)base + 8 * k, 1);
+}
+
+static inline VEC void v_scatter(void *base, __m512i index, __mmask8 lanes, const fp8 *a) {
+    for (int k = 0; k < 8; k++) _mm512_mask_i64scatter_epi64((char *)base + 8 * k, lanes, index, a->l[k], 1);
+}
+#endif
+
 /* ---------------------------------------------------------------- the window table */
 
 /* Windows of c bits needed for a scalar below r < 2^255 with signed digits: the top window
@@ -662,6 +864,26 @@ static void signed_digits(int32_t *out, const uint64_t s[4], int c, int windows)
     }
 }
 
+/* Bytes per table entry: `affine52` on the IFMA path, else `affine`. */
+static size_t entry_size(void) {
+#ifdef HAVE_IFMA
+    if (ifma_enabled) return sizeof(affine52);
+#endif
+    return sizeof(affine);
+}
+
+/* Write `row` (n affine points) as table row j, in the layout of the path in use. */
+static void store_row(char *table, size_t n, int j, const affine *row) {
+#ifdef HAVE_IFMA
+    if (ifma_enabled) {
+        affine52 *out = (affine52 *)table + (size_t)j * n;
+        for (size_t i = 0; i < n; i++) affine_to52(&out[i], &row[i]);
+        return;
+    }
+#endif
+    memcpy((affine *)table + (size_t)j * n, row, n * sizeof(affine));
+}
+
 static PyObject *py_precompute(PyObject *self, PyObject *args) {
     Py_buffer buf;
     int c;
@@ -672,37 +894,46 @@ static PyObject *py_precompute(PyObject *self, PyObject *args) {
     }
     const size_t n = (size_t)buf.len / 96;
     const int windows = num_windows(c);
-    PyObject *table = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * windows * sizeof(affine)));
-    if (!table) {
+    affine *row = malloc(sizeof(affine) * (n ? n : 1));
+    xyzz *work = malloc(sizeof(xyzz) * (n ? n : 1));
+    PyObject *table = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * windows * entry_size()));
+    if (!row || !work || !table) {
         PyBuffer_Release(&buf);
-        return NULL;
+        free(row);
+        free(work);
+        Py_XDECREF(table);
+        return table ? PyErr_NoMemory() : NULL;
     }
-    affine *t = (affine *)PyBytes_AS_STRING(table);
     const unsigned char *src = buf.buf;
     for (size_t i = 0; i < n; i++) {
-        if (!fp_load(&t[i].x, src + 96 * i) || !fp_load(&t[i].y, src + 96 * i + 48)) {
+        if (!fp_load(&row[i].x, src + 96 * i) || !fp_load(&row[i].y, src + 96 * i + 48)) {
             PyBuffer_Release(&buf);
+            free(row);
+            free(work);
             Py_DECREF(table);
             return PyErr_Format(PyExc_ValueError, "precompute: point %zu has a non-canonical coordinate", i);
         }
     }
     PyBuffer_Release(&buf);
-    xyzz *work = malloc(sizeof(xyzz) * (n ? n : 1));
-    int ok = work != NULL;
+    char *t = PyBytes_AS_STRING(table);
+    int ok = 1;
     Py_BEGIN_ALLOW_THREADS;
-    for (int j = 1; ok && j < windows; j++) {
-        const affine *prev = t + (size_t)(j - 1) * n;
-        for (size_t i = 0; i < n; i++) {
-            if (affine_is_identity(&prev[i])) {
-                xyzz_set_identity(&work[i]);
-                continue;
+    for (int j = 0; ok && j < windows; j++) {
+        if (j) { /* row = 2^c · row */
+            for (size_t i = 0; i < n; i++) {
+                if (affine_is_identity(&row[i])) {
+                    xyzz_set_identity(&work[i]);
+                    continue;
+                }
+                xyzz_dbl_affine(&work[i], &row[i]);
+                for (int k = 1; k < c; k++) xyzz_dbl(&work[i]);
             }
-            xyzz_dbl_affine(&work[i], &prev[i]);
-            for (int k = 1; k < c; k++) xyzz_dbl(&work[i]);
+            ok = xyzz_batch_to_affine(row, work, n);
         }
-        ok = xyzz_batch_to_affine(t + (size_t)j * n, work, n);
+        if (ok) store_row(t, n, j, row);
     }
     Py_END_ALLOW_THREADS;
+    free(row);
     free(work);
     if (!ok) {
         Py_DECREF(table);
@@ -715,6 +946,13 @@ static PyObject *py_precompute(PyObject *self, PyObject *args) {
 
 /* Additions per batch: one field inversion is shared by this many affine bucket additions. */
 #define BATCH 1024
+
+/* A batch takes each bucket once (a second addition to it goes the XYZZ way), so with few
+ * buckets a long batch would send most additions there: at most a quarter of the buckets. */
+static size_t batch_limit(size_t batch, size_t buckets_n) {
+    const size_t quarter = buckets_n / 4;
+    return quarter < 8 ? 8 : (quarter < batch ? quarter : batch);
+}
 
 typedef struct {
     uint32_t bucket;
@@ -729,6 +967,7 @@ typedef struct {
     bucket_add *ops;
     fp *prefix;
     size_t count;
+    size_t limit; /* additions per batch: BATCH, fewer when there are few buckets */
     uint32_t batch;
 } accumulator;
 
@@ -794,7 +1033,7 @@ static inline void add_to_bucket(accumulator *acc, uint32_t k, const affine *q, 
     }
     acc->mark[k] = acc->batch;
     acc->ops[acc->count++] = (bucket_add){k, (uint32_t)negate, q};
-    if (acc->count == BATCH) flush_batch(acc);
+    if (acc->count == acc->limit) flush_batch(acc);
 }
 
 /* Σ d_ij·(2^(c·j)·P_i) over every digit: bucket accumulation, then Σ (k+1)·B_k by running sums
@@ -823,6 +1062,27 @@ static void msm_core(accumulator *acc, const affine *table, size_t n, size_t m, 
     }
 }
 
+static void accumulator_free(accumulator *acc);
+
+/* Σ over the digits through the scalar path; 0 when memory ran out. */
+static int msm_scalar(const affine *table, size_t n, size_t m, int windows, const int32_t *digits,
+                      size_t buckets_n, xyzz *total) {
+    accumulator acc = {
+        .buckets = calloc(buckets_n, sizeof(affine)),
+        .overflow = calloc(buckets_n, sizeof(xyzz)),
+        .mark = calloc(buckets_n, sizeof(uint32_t)),
+        .ops = malloc(sizeof(bucket_add) * BATCH),
+        .prefix = malloc(sizeof(fp) * BATCH),
+        .count = 0,
+        .limit = batch_limit(BATCH, buckets_n),
+        .batch = 1,
+    };
+    int ok = acc.buckets && acc.overflow && acc.mark && acc.ops && acc.prefix;
+    if (ok) msm_core(&acc, table, n, m, windows, digits, buckets_n, total);
+    accumulator_free(&acc);
+    return ok;
+}
+
 static void accumulator_free(accumulator *acc) {
     free(acc->buckets);
     free(acc->overflow);
@@ -830,6 +1090,184 @@ static void accumulator_free(accumulator *acc) {
     free(acc->ops);
     free(acc->prefix);
 }
+
+#ifdef HAVE_IFMA
+/* The IFMA path: the same accumulation with table entries and buckets as `affine52`, eight
+ * pending additions per vector operation. Additions per batch (and per inversion): more than
+ * the scalar path's, because the eight inversions of a batch are one vector Fermat power. */
+#define BATCH52 2048
+
+typedef struct {
+    uint32_t bucket;
+    uint32_t negate;
+    size_t point; /* the entry's index in the table */
+} bucket_add52;
+
+/* Per group of eight pending additions: the running product before it, x_Q - x_B, and the
+ * four coordinates (y_Q already negated where asked). */
+enum { G_PREFIX, G_DX, G_XQ, G_YQ, G_XB, G_YB, G_FIELDS };
+
+typedef struct {
+    const affine52 *table;
+    affine52 *buckets;
+    xyzz *overflow;
+    uint32_t *mark;
+    bucket_add52 *ops;
+    fp8 *groups;
+    size_t count;
+    size_t limit;
+    uint32_t batch;
+} accumulator52;
+
+static VEC __mmask8 group_lanes(const accumulator52 *acc, size_t g, __m512i *qidx, __m512i *bidx, __mmask8 *neg) {
+    const size_t first = 8 * g, n = acc->count - first < 8 ? acc->count - first : 8;
+    int64_t qi[8] = {0, 0, 0, 0, 0, 0, 0, 0}, bi[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    __mmask8 negate = 0;
+    for (size_t l = 0; l < n; l++) {
+        const bucket_add52 *op = &acc->ops[first + l];
+        qi[l] = (int64_t)(op->point * sizeof(affine52));
+        bi[l] = (int64_t)((size_t)op->bucket * sizeof(affine52));
+        if (op->negate) negate |= (__mmask8)(1u << l);
+    }
+    *qidx = _mm512_loadu_si512(qi);
+    *bidx = _mm512_loadu_si512(bi);
+    *neg = negate;
+    return (__mmask8)((1u << n) - 1);
+}
+
+/* `flush_batch` eight lanes at a time: lane l chains the pending additions l, l+8, l+16, ...;
+ * the lanes' eight products are inverted together; missing lanes of the last group carry 1. */
+static VEC void flush_batch52(accumulator52 *acc) {
+    if (!acc->count) return;
+    const size_t groups = (acc->count + 7) / 8;
+    fp8 run, one, zero;
+    v_set_one(&run);
+    v_set_one(&one);
+    for (int k = 0; k < 8; k++) zero.l[k] = _mm512_setzero_si512();
+    for (size_t g = 0; g < groups; g++) {
+        fp8 *f = acc->groups + (size_t)G_FIELDS * g;
+        __m512i qidx, bidx;
+        __mmask8 neg;
+        const __mmask8 lanes = group_lanes(acc, g, &qidx, &bidx, &neg);
+        v_gather(&f[G_XQ], acc->table, qidx, lanes);
+        v_gather(&f[G_YQ], (const char *)acc->table + sizeof(fp52), qidx, lanes);
+        v_gather(&f[G_XB], acc->buckets, bidx, lanes);
+        v_gather(&f[G_YB], (const char *)acc->buckets + sizeof(fp52), bidx, lanes);
+        if (neg) {
+            fp8 negated;
+            v_sub(&negated, &zero, &f[G_YQ]);
+            for (int k = 0; k < 8; k++) f[G_YQ].l[k] = _mm512_mask_blend_epi64(neg, f[G_YQ].l[k], negated.l[k]);
+        }
+        v_sub(&f[G_DX], &f[G_XQ], &f[G_XB]);
+        for (int k = 0; k < 8; k++) f[G_DX].l[k] = _mm512_mask_blend_epi64(lanes, one.l[k], f[G_DX].l[k]);
+        f[G_PREFIX] = run;
+        v_mul(&run, &run, &f[G_DX]);
+    }
+    fp8 inv;
+    v_inv(&inv, &run);
+    for (size_t g = groups; g-- > 0;) {
+        fp8 *f = acc->groups + (size_t)G_FIELDS * g;
+        __m512i qidx, bidx;
+        __mmask8 neg;
+        const __mmask8 lanes = group_lanes(acc, g, &qidx, &bidx, &neg);
+        fp8 inv_dx, dy, lambda, x3, t;
+        v_mul(&inv_dx, &inv, &f[G_PREFIX]);
+        v_mul(&inv, &inv, &f[G_DX]);
+        v_sub(&dy, &f[G_YQ], &f[G_YB]);
+        v_mul(&lambda, &dy, &inv_dx);
+        v_mul(&x3, &lambda, &lambda);
+        v_sub(&x3, &x3, &f[G_XB]);
+        v_sub(&x3, &x3, &f[G_XQ]);
+        v_sub(&t, &f[G_XB], &x3);
+        v_mul(&t, &lambda, &t);
+        v_sub(&t, &t, &f[G_YB]);
+        v_scatter(acc->buckets, bidx, lanes, &x3);
+        v_scatter((char *)acc->buckets + sizeof(fp52), bidx, lanes, &t);
+    }
+    acc->count = 0;
+    acc->batch++;
+}
+
+static void add_to_bucket52(accumulator52 *acc, uint32_t k, size_t point, int negate) {
+    affine52 *b = &acc->buckets[k];
+    const affine52 *q = &acc->table[point];
+    const int empty = affine52_is_identity(b);
+    if (acc->mark[k] == acc->batch || (!empty && memcmp(&b->x, &q->x, sizeof(fp52)) == 0)) {
+        affine scalar; /* a bucket already in this batch, or a doubling / cancellation */
+        affine_from52(&scalar, q);
+        xyzz_add_affine(&acc->overflow[k], &scalar, negate);
+        return;
+    }
+    if (empty) {
+        b->x = q->x;
+        if (negate)
+            fp52_neg(&b->y, &q->y);
+        else
+            b->y = q->y;
+        return;
+    }
+    acc->mark[k] = acc->batch;
+    acc->ops[acc->count++] = (bucket_add52){k, (uint32_t)negate, point};
+    if (acc->count == acc->limit) flush_batch52(acc);
+}
+
+static void msm_core52(accumulator52 *acc, size_t n, size_t m, int windows, const int32_t *digits,
+                       size_t buckets_n, xyzz *total) {
+    for (int j = 0; j < windows; j++) {
+        for (size_t i = 0; i < m; i++) {
+            const int32_t d = digits[(size_t)windows * i + j];
+            const size_t point = (size_t)j * n + i;
+            if (d == 0 || affine52_is_identity(&acc->table[point])) continue;
+            if (d > 0)
+                add_to_bucket52(acc, (uint32_t)(d - 1), point, 0);
+            else
+                add_to_bucket52(acc, (uint32_t)(-d - 1), point, 1);
+        }
+    }
+    flush_batch52(acc);
+    xyzz sum;
+    xyzz_set_identity(&sum);
+    xyzz_set_identity(total);
+    for (size_t k = buckets_n; k-- > 0;) {
+        if (!affine52_is_identity(&acc->buckets[k])) {
+            affine b;
+            affine_from52(&b, &acc->buckets[k]);
+            xyzz_add_affine(&sum, &b, 0);
+        }
+        xyzz_add(&sum, &acc->overflow[k]);
+        xyzz_add(total, &sum);
+    }
+}
+
+static void accumulator52_free(accumulator52 *acc) {
+    free(acc->buckets);
+    free(acc->overflow);
+    free(acc->mark);
+    free(acc->ops);
+    free(acc->groups);
+}
+
+/* Σ over the digits through the IFMA path; 0 when memory ran out. */
+static int msm_ifma(const affine52 *table, size_t n, size_t m, int windows, const int32_t *digits,
+                    size_t buckets_n, xyzz *total) {
+    const size_t group_bytes = sizeof(fp8) * G_FIELDS * (BATCH52 / 8);
+    accumulator52 acc = {
+        .table = table,
+        .buckets = calloc(buckets_n, sizeof(affine52)),
+        .overflow = calloc(buckets_n, sizeof(xyzz)),
+        .mark = calloc(buckets_n, sizeof(uint32_t)),
+        .ops = malloc(sizeof(bucket_add52) * BATCH52),
+        .groups = aligned_alloc(64, group_bytes),
+        .count = 0,
+        .limit = batch_limit(BATCH52, buckets_n),
+        .batch = 1,
+    };
+    int ok = acc.buckets && acc.overflow && acc.mark && acc.ops && acc.groups;
+    if (ok) msm_core52(&acc, n, m, windows, digits, buckets_n, total);
+    accumulator52_free(&acc);
+    return ok;
+}
+#endif
 
 static int scalar_load(uint64_t out[4], const unsigned char *p) {
     for (int i = 0; i < 4; i++) out[i] = load_be64(p + 8 * (3 - i));
@@ -846,7 +1284,7 @@ static PyObject *py_msm(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*niy*", &table, &n, &c, &scalars)) return NULL;
     PyObject *result = NULL;
     const int windows = (c >= 2 && c <= 20) ? num_windows(c) : 0;
-    if (!windows || n < 0 || (size_t)table.len != (size_t)n * windows * sizeof(affine) || scalars.len % 32 ||
+    if (!windows || n < 0 || (size_t)table.len != (size_t)n * windows * entry_size() || scalars.len % 32 ||
         scalars.len / 32 > n) {
         PyErr_Format(PyExc_ValueError, "msm: table does not match n=%zd, c=%d, or more scalars than bases", n, c);
         goto done;
@@ -854,18 +1292,7 @@ static PyObject *py_msm(PyObject *self, PyObject *args) {
     const size_t m = (size_t)scalars.len / 32;
     const size_t buckets_n = (size_t)1 << (c - 1);
     int32_t *digits = malloc(sizeof(int32_t) * windows * (m ? m : 1));
-    accumulator acc = {
-        .buckets = calloc(buckets_n, sizeof(affine)),
-        .overflow = calloc(buckets_n, sizeof(xyzz)),
-        .mark = calloc(buckets_n, sizeof(uint32_t)),
-        .ops = malloc(sizeof(bucket_add) * BATCH),
-        .prefix = malloc(sizeof(fp) * BATCH),
-        .count = 0,
-        .batch = 1,
-    };
-    if (!digits || !acc.buckets || !acc.overflow || !acc.mark || !acc.ops || !acc.prefix) {
-        free(digits);
-        accumulator_free(&acc);
+    if (!digits) {
         PyErr_NoMemory();
         goto done;
     }
@@ -874,18 +1301,26 @@ static PyObject *py_msm(PyObject *self, PyObject *args) {
         uint64_t s[4];
         if (!scalar_load(s, sp + 32 * i)) {
             free(digits);
-            accumulator_free(&acc);
             PyErr_Format(PyExc_ValueError, "msm: scalar %zu is not canonical (>= r)", i);
             goto done;
         }
         signed_digits(digits + (size_t)windows * i, s, c, windows);
     }
     xyzz total;
+    int ok;
     Py_BEGIN_ALLOW_THREADS;
-    msm_core(&acc, table.buf, (size_t)n, m, windows, digits, buckets_n, &total);
+#ifdef HAVE_IFMA
+    if (ifma_enabled)
+        ok = msm_ifma(table.buf, (size_t)n, m, windows, digits, buckets_n, &total);
+    else
+#endif
+        ok = msm_scalar(table.buf, (size_t)n, m, windows, digits, buckets_n, &total);
     Py_END_ALLOW_THREADS;
     free(digits);
-    accumulator_free(&acc);
+    if (!ok) {
+        PyErr_NoMemory();
+        goto done;
+    }
     affine out;
     if (!xyzz_batch_to_affine(&out, &total, 1)) {
         PyErr_NoMemory();
@@ -914,7 +1349,38 @@ static PyObject *py_num_windows(PyObject *self, PyObject *args) {
     return PyLong_FromLong(num_windows(c));
 }
 
+static PyObject *py_entry_size(PyObject *self, PyObject *args) { return PyLong_FromSize_t(entry_size()); }
+
+static PyObject *py_backend(PyObject *self, PyObject *args) {
+#ifdef HAVE_IFMA
+    if (ifma_enabled) return PyUnicode_FromString("avx512ifma");
+#endif
+#ifdef HAVE_MULX_ASM
+    return PyUnicode_FromString("mulx");
+#else
+    return PyUnicode_FromString("portable");
+#endif
+}
+
+/* use_ifma(flag): turn the IFMA path on (where the CPU has it) or off; returns whether it is on.
+ * Tables are laid out for the path in use when they are built (`entry_size`). */
+static PyObject *py_use_ifma(PyObject *self, PyObject *args) {
+    int flag;
+    if (!PyArg_ParseTuple(args, "p", &flag)) return NULL;
+#ifdef HAVE_IFMA
+    __builtin_cpu_init();
+    ifma_enabled = flag && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
+    return PyBool_FromLong(ifma_enabled);
+#else
+    (void)flag;
+    Py_RETURN_FALSE;
+#endif
+}
+
 static PyMethodDef methods[] = {
+    {"entry_size", py_entry_size, METH_NOARGS, "Bytes per window-table entry for the path in use."},
+    {"backend", py_backend, METH_NOARGS, "The field arithmetic in use: avx512ifma, mulx or portable."},
+    {"use_ifma", py_use_ifma, METH_VARARGS, "Turn the AVX-512 IFMA path on (where available) or off."},
     {"precompute", py_precompute, METH_VARARGS, "Window table 2^(c·j)·P_i of affine points."},
     {"msm", py_msm, METH_VARARGS, "Σ s_i·P_i from a window table."},
     {"num_windows", py_num_windows, METH_VARARGS, "Windows of c bits for a 255-bit scalar."},
@@ -931,6 +1397,9 @@ PyMODINIT_FUNC PyInit__g1_native(void) {
         PyErr_SetString(PyExc_ImportError, "_g1_native needs a CPU with BMI2 and ADX (mulx, adox, adcx)");
         return NULL;
     }
+#endif
+#ifdef HAVE_IFMA
+    ifma_enabled = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
 #endif
     return PyModule_Create(&module);
 }
