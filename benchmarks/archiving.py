@@ -43,6 +43,13 @@ STAGES = (
 )
 
 
+def msm_name() -> str:
+    """The MSM in use, e.g. "native (avx512ifma)" or "arkworks"."""
+    if kzg_module.MSM_ARITHMETIC:
+        return f"{kzg_module.MSM_BACKEND} ({kzg_module.MSM_ARITHMETIC})"
+    return kzg_module.MSM_BACKEND
+
+
 def prepare_kzg(params) -> float:
     """Parse the setup and build the MSM window table, as a node does once at start; seconds."""
     start = time.perf_counter()
@@ -75,11 +82,11 @@ def run(quick: bool = False) -> list[dict]:
     if quick:
         first = row("Archiving one DEV segment (62 KiB, quick)", "s", elapsed, None, "", "", None,
                     stages=stage_times, backend=erasure.BACKEND, workers=kzg_module.WORKERS,
-                    msm=f"{kzg_module.MSM_BACKEND} ({kzg_module.MSM_ARITHMETIC})" if kzg_module.MSM_ARITHMETIC else kzg_module.MSM_BACKEND)
+                    msm=msm_name())
     else:
         first = row("Archiving one mainnet segment (128 MiB)", "s", elapsed, ANCHOR, ANCHOR_NAME,
                     f"<={TARGET:g}s", elapsed <= TARGET, stages=stage_times, backend=erasure.BACKEND,
-                    workers=kzg_module.WORKERS, msm=f"{kzg_module.MSM_BACKEND} ({kzg_module.MSM_ARITHMETIC})" if kzg_module.MSM_ARITHMETIC else kzg_module.MSM_BACKEND)
+                    workers=kzg_module.WORKERS, msm=msm_name())
     verified = row("is_piece_valid, one piece" + (" (DEV)" if quick else " (mainnet)"), "s", verify, None, "", "",
                    None if valid else False)
     prepared = row("KZG setup + MSM table, once per process" + (" (DEV)" if quick else " (mainnet)"), "s", setup,
