@@ -276,3 +276,21 @@ def test_table_built_over_threads_equals_one_built_at_once(kzg, g1_path, monkeyp
     whole = kzg_module._g1_native.precompute(points, 5)
     monkeypatch.setattr(kzg_module, "WORKERS", 3)
     assert kzg_module._build_table(points, 5) == whole
+
+
+@needs_g1_native
+def test_native_msm_final_sum_meets_equal_buckets_and_gaps(kzg, g1_path):
+    """With 1,024 buckets or more the final Σ (k+1)·B_k runs in eight lanes (IFMA path); two
+    buckets holding the same point (a doubling there), opposite points (a cancellation) and
+    empty buckets between full ones must give the same sum as arkworks."""
+    g, h = kzg.g1_powers(2)
+    rng = random.Random(13)
+    cases = [
+        ([g, g], [1, 2]),
+        ([g, g], [1, FR_MODULUS - 2]),
+        ([g, g, h], [1, 3, 2048]),
+        ([g] * 50 + [-g] * 50, [rng.randrange(1, 5000) for _ in range(100)]),
+        (kzg.g1_powers(700), [rng.randrange(1 << 20) for _ in range(700)]),
+    ]
+    for points, scalars in cases:
+        assert native_msm(points, scalars, 12) == arkworks_msm(points, scalars)

@@ -17,7 +17,12 @@ from chain.native import KERNELS, status
                     reason="no C compiler on this machine: the fallbacks are in use by design")
 @pytest.mark.parametrize("native", sorted(KERNELS))
 def test_kernel_is_built_and_used(native):
-    importlib.import_module(native)  # ImportError here means setup.py did not build it
+    try:
+        importlib.import_module(native)  # ImportError here means setup.py did not build it
+    except ImportError as exc:
+        if "needs a CPU with" in str(exc):  # built, but this CPU lacks what it needs
+            pytest.skip(str(exc))
+        raise
     row = {name: backend for name, _, backend in status()}[native]
     assert row not in ("numpy", "openssl", "python", "arkworks"), f"{native} is built but {KERNELS[native]} uses {row}"
 

@@ -15,10 +15,24 @@
  *   msm(table, n, c, scalars)    scalars: m·32 bytes big-endian canonical (< r), m <= n; uses
  *                                the first m bases. Returns Σ s_i·P_i as 96 bytes (x, y)
  *                                big-endian, all zero for the identity.
+ *   entry_size(), backend(), use_ifma(flag)
+ *                                the table layout and the field arithmetic in use (below).
  *
- * Field elements are 6x64-bit little-endian limbs in Montgomery form. Buckets use XYZZ
- * coordinates (x = X/ZZ, y = Y/ZZZ), whose mixed addition costs 8M + 2S. Both functions run
- * with the GIL released, so Python threads can compute several MSMs on several cores.
+ * Bucket additions are affine and go in batches that share one field inversion (Montgomery's
+ * trick); an addition that cannot join the current batch (its bucket is already in it, or the
+ * two x-coordinates are equal: a doubling or a cancellation) goes into a per-bucket XYZZ
+ * accumulator instead (x = X/ZZ, y = Y/ZZZ, mixed addition 8M + 2S), which the final sum adds.
+ *
+ * Field arithmetic, chosen when the module is imported:
+ *   avx512ifma   where the CPU has AVX-512 IFMA: eight bucket additions per vector operation,
+ *                elements as 8 limbs of 52 bits (Montgomery R = 2^416); table entries are
+ *                `affine52` (128 bytes).
+ *   mulx         x86-64 otherwise: 6x64-bit limbs (R = 2^384), the product in mulx/adox/adcx
+ *                asm; table entries are `affine` (96 bytes). The import fails on a CPU
+ *                without BMI2/ADX, and chain.kzg falls back to arkworks.
+ *   portable     other CPUs and compilers (or -DG1_PORTABLE): the same in plain C.
+ * Both functions run with the GIL released, so Python threads can compute several MSMs on
+ * several cores.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1211,8 +1225,239 @@ static void add_to_bucket52(accumulator52 *acc, uint32_t k, size_t point, int ne
     if (acc->count == acc->limit) flush_batch52(acc);
 }
 
-static void msm_core52(accumulator52 *acc, size_t n, size_t m, int windows, const int32_t *digits,
-                       size_t buckets_n, xyzz *total) {
+/* The final sum Σ (k+1)·B_k on the IFMA path, eight lanes at once: lane l runs the running sums
+ * over its own eighth of the buckets (weights counted from the start of its range, `start_l`),
+ * and the lanes are combined as Σ_l (total_l + start_l·sum_l). Lanes stay in XYZZ; a lane
+ * whose addition meets equal x-coordinates (a doubling or a cancellation, rare) is redone in
+ * scalar code. Overflow accumulators are folded into their buckets first. */
+typedef struct {
+    fp8 x, y, zz, zzz;
+} xyzz8;
+
+static inline VEC __mmask8 v_is_zero(const fp8 *a) {
+    __mmask8 m = 0xff;
+    for (int k = 0; k < 8; k++) m &= _mm512_cmpeq_epi64_mask(a->l[k], _mm512_setzero_si512());
+    return m;
+}
+
+static inline VEC void v_blend(fp8 *o, __mmask8 take_b, const fp8 *a, const fp8 *b) {
+    for (int k = 0; k < 8; k++) o->l[k] = _mm512_mask_blend_epi64(take_b, a->l[k], b->l[k]);
+}
+
+static VEC void lane_get(fp *o, const fp8 *a, int lane) {
+    uint64_t limbs[8];
+    fp52 e;
+    for (int k = 0; k < 8; k++) {
+        _mm512_storeu_si512(limbs, a->l[k]);
+        e.l[k] = limbs[lane];
+    }
+    if (fp52_is_zero(&e))
+        memset(o, 0, sizeof(*o));
+    else
+        fp_from52(o, &e);
+}
+
+static VEC void lane_set(fp8 *a, int lane, const fp *v) {
+    uint64_t limbs[8];
+    fp52 e;
+    if (fp_is_zero(v))
+        memset(&e, 0, sizeof(e));
+    else
+        fp_to52(&e, v);
+    for (int k = 0; k < 8; k++) {
+        _mm512_storeu_si512(limbs, a->l[k]);
+        limbs[lane] = e.l[k];
+        a->l[k] = _mm512_loadu_si512(limbs);
+    }
+}
+
+static VEC void xyzz8_get(xyzz *o, const xyzz8 *a, int lane) {
+    lane_get(&o->x, &a->x, lane);
+    lane_get(&o->y, &a->y, lane);
+    lane_get(&o->zz, &a->zz, lane);
+    lane_get(&o->zzz, &a->zzz, lane);
+}
+
+static VEC void xyzz8_set(xyzz8 *a, int lane, const xyzz *v) {
+    lane_set(&a->x, lane, &v->x);
+    lane_set(&a->y, lane, &v->y);
+    lane_set(&a->zz, lane, &v->zz);
+    lane_set(&a->zzz, lane, &v->zzz);
+}
+
+/* s += (bx, by) in the lanes of `has_b` (madd-2008-s; identity and equal-x lanes handled). */
+static VEC void xyzz8_add_affine(xyzz8 *s, const fp8 *bx, const fp8 *by, __mmask8 has_b) {
+    if (!has_b) return;
+    fp8 u2, s2, p, r, pp, ppp, q, t, x3, y3, zz3, zzz3, one;
+    v_set_one(&one);
+    const __mmask8 empty = v_is_zero(&s->zz);
+    v_mul(&u2, bx, &s->zz);
+    v_mul(&s2, by, &s->zzz);
+    v_sub(&p, &u2, &s->x);
+    v_sub(&r, &s2, &s->y);
+    const __mmask8 special = v_is_zero(&p) & has_b & (__mmask8)~empty;
+    v_mul(&pp, &p, &p);
+    v_mul(&ppp, &p, &pp);
+    v_mul(&q, &s->x, &pp);
+    v_mul(&x3, &r, &r);
+    v_sub(&x3, &x3, &ppp);
+    v_sub(&x3, &x3, &q);
+    v_sub(&x3, &x3, &q);
+    v_sub(&t, &q, &x3);
+    v_mul(&t, &r, &t);
+    v_mul(&y3, &s->y, &ppp);
+    v_sub(&y3, &t, &y3);
+    v_mul(&zz3, &s->zz, &pp);
+    v_mul(&zzz3, &s->zzz, &ppp);
+    const __mmask8 general = has_b & (__mmask8)~empty;
+    const __mmask8 fresh = has_b & empty;
+    xyzz8 before = *s;
+    v_blend(&s->x, general, &s->x, &x3);
+    v_blend(&s->y, general, &s->y, &y3);
+    v_blend(&s->zz, general, &s->zz, &zz3);
+    v_blend(&s->zzz, general, &s->zzz, &zzz3);
+    v_blend(&s->x, fresh, &s->x, bx);
+    v_blend(&s->y, fresh, &s->y, by);
+    v_blend(&s->zz, fresh, &s->zz, &one);
+    v_blend(&s->zzz, fresh, &s->zzz, &one);
+    for (int lane = 0; lane < 8; lane++) {
+        if (!((special >> lane) & 1)) continue;
+        xyzz acc;
+        affine b;
+        xyzz8_get(&acc, &before, lane);
+        lane_get(&b.x, bx, lane);
+        lane_get(&b.y, by, lane);
+        xyzz_add_affine(&acc, &b, 0);
+        xyzz8_set(s, lane, &acc);
+    }
+}
+
+/* a += b, both XYZZ (add-2008-s; identity and equal-x lanes handled). */
+static VEC void xyzz8_add(xyzz8 *a, const xyzz8 *b) {
+    const __mmask8 a_empty = v_is_zero(&a->zz), b_empty = v_is_zero(&b->zz);
+    const __mmask8 both = (__mmask8)~a_empty & (__mmask8)~b_empty;
+    if (both) {
+        fp8 u1, u2, s1, s2, p, r, pp, ppp, q, t, x3, y3, zz3, zzz3;
+        v_mul(&u1, &a->x, &b->zz);
+        v_mul(&u2, &b->x, &a->zz);
+        v_mul(&s1, &a->y, &b->zzz);
+        v_mul(&s2, &b->y, &a->zzz);
+        v_sub(&p, &u2, &u1);
+        v_sub(&r, &s2, &s1);
+        const __mmask8 special = v_is_zero(&p) & both;
+        v_mul(&pp, &p, &p);
+        v_mul(&ppp, &p, &pp);
+        v_mul(&q, &u1, &pp);
+        v_mul(&x3, &r, &r);
+        v_sub(&x3, &x3, &ppp);
+        v_sub(&x3, &x3, &q);
+        v_sub(&x3, &x3, &q);
+        v_sub(&t, &q, &x3);
+        v_mul(&t, &r, &t);
+        v_mul(&y3, &s1, &ppp);
+        v_sub(&y3, &t, &y3);
+        v_mul(&zz3, &a->zz, &b->zz);
+        v_mul(&zz3, &zz3, &pp);
+        v_mul(&zzz3, &a->zzz, &b->zzz);
+        v_mul(&zzz3, &zzz3, &ppp);
+        xyzz8 before = *a;
+        v_blend(&a->x, both, &a->x, &x3);
+        v_blend(&a->y, both, &a->y, &y3);
+        v_blend(&a->zz, both, &a->zz, &zz3);
+        v_blend(&a->zzz, both, &a->zzz, &zzz3);
+        for (int lane = 0; lane < 8; lane++) {
+            if (!((special >> lane) & 1)) continue;
+            xyzz x, y;
+            xyzz8_get(&x, &before, lane);
+            xyzz8_get(&y, b, lane);
+            xyzz_add(&x, &y);
+            xyzz8_set(a, lane, &x);
+        }
+    }
+    const __mmask8 take = a_empty & (__mmask8)~b_empty;
+    v_blend(&a->x, take, &a->x, &b->x);
+    v_blend(&a->y, take, &a->y, &b->y);
+    v_blend(&a->zz, take, &a->zz, &b->zz);
+    v_blend(&a->zzz, take, &a->zzz, &b->zzz);
+}
+
+/* o = k·a for a small k (double and add). */
+static void xyzz_mul_small(xyzz *o, const xyzz *a, uint32_t k) {
+    xyzz r;
+    xyzz_set_identity(&r);
+    for (int bit = 31; bit >= 0; bit--) {
+        xyzz_dbl(&r);
+        if ((k >> bit) & 1) xyzz_add(&r, a);
+    }
+    *o = r;
+}
+
+/* buckets[k] += overflow[k] wherever an overflow accumulator is non-empty, the results made
+ * affine with one inversion; 0 when memory ran out. */
+static int fold_overflow52(affine52 *buckets, const xyzz *overflow, size_t buckets_n) {
+    size_t count = 0;
+    for (size_t k = 0; k < buckets_n; k++) count += !fp_is_zero(&overflow[k].zz);
+    if (!count) return 1;
+    size_t *index = malloc(sizeof(size_t) * count);
+    xyzz *sums = malloc(sizeof(xyzz) * count);
+    affine *flat = malloc(sizeof(affine) * count);
+    int ok = index && sums && flat;
+    if (ok) {
+        size_t i = 0;
+        for (size_t k = 0; k < buckets_n; k++) {
+            if (fp_is_zero(&overflow[k].zz)) continue;
+            index[i] = k;
+            sums[i] = overflow[k];
+            if (!affine52_is_identity(&buckets[k])) {
+                affine b;
+                affine_from52(&b, &buckets[k]);
+                xyzz_add_affine(&sums[i], &b, 0);
+            }
+            i++;
+        }
+        ok = xyzz_batch_to_affine(flat, sums, count);
+        for (size_t j = 0; ok && j < count; j++) affine_to52(&buckets[index[j]], &flat[j]);
+    }
+    free(index);
+    free(sums);
+    free(flat);
+    return ok;
+}
+
+static VEC int aggregate52(const affine52 *buckets, size_t buckets_n, xyzz *total) {
+    const size_t span = buckets_n / 8;
+    xyzz8 sum, tot;
+    memset(&sum, 0, sizeof(sum));
+    memset(&tot, 0, sizeof(tot));
+    int64_t base[8];
+    for (int l = 0; l < 8; l++) base[l] = (int64_t)((size_t)l * span * sizeof(affine52));
+    const __m512i starts = _mm512_loadu_si512(base);
+    for (size_t step = span; step-- > 0;) {
+        const __m512i idx = _mm512_add_epi64(starts, _mm512_set1_epi64((long long)(step * sizeof(affine52))));
+        fp8 bx, by;
+        v_gather(&bx, buckets, idx, 0xff);
+        v_gather(&by, (const char *)buckets + sizeof(fp52), idx, 0xff);
+        const __mmask8 has_b = (__mmask8)~(v_is_zero(&bx) & v_is_zero(&by));
+        xyzz8_add_affine(&sum, &bx, &by, has_b);
+        xyzz8_add(&tot, &sum);
+    }
+    xyzz_set_identity(total);
+    for (int l = 0; l < 8; l++) {
+        xyzz t, s, weighted;
+        xyzz8_get(&t, &tot, l);
+        xyzz8_get(&s, &sum, l);
+        xyzz_mul_small(&weighted, &s, (uint32_t)((size_t)l * span));
+        xyzz_add(total, &t);
+        xyzz_add(total, &weighted);
+    }
+    return 1;
+}
+
+/* Below this many buckets the final sum stays scalar (the eight-lane sum has fixed costs). */
+#define VECTOR_SUM_MIN_BUCKETS 1024
+
+static int msm_core52(accumulator52 *acc, size_t n, size_t m, int windows, const int32_t *digits,
+                      size_t buckets_n, xyzz *total) {
     for (int j = 0; j < windows; j++) {
         for (size_t i = 0; i < m; i++) {
             const int32_t d = digits[(size_t)windows * i + j];
@@ -1225,6 +1470,10 @@ static void msm_core52(accumulator52 *acc, size_t n, size_t m, int windows, cons
         }
     }
     flush_batch52(acc);
+    if (buckets_n >= VECTOR_SUM_MIN_BUCKETS) {
+        if (!fold_overflow52(acc->buckets, acc->overflow, buckets_n)) return 0;
+        return aggregate52(acc->buckets, buckets_n, total);
+    }
     xyzz sum;
     xyzz_set_identity(&sum);
     xyzz_set_identity(total);
@@ -1237,6 +1486,7 @@ static void msm_core52(accumulator52 *acc, size_t n, size_t m, int windows, cons
         xyzz_add(&sum, &acc->overflow[k]);
         xyzz_add(total, &sum);
     }
+    return 1;
 }
 
 static void accumulator52_free(accumulator52 *acc) {
@@ -1263,7 +1513,7 @@ static int msm_ifma(const affine52 *table, size_t n, size_t m, int windows, cons
         .batch = 1,
     };
     int ok = acc.buckets && acc.overflow && acc.mark && acc.ops && acc.groups;
-    if (ok) msm_core52(&acc, n, m, windows, digits, buckets_n, total);
+    if (ok) ok = msm_core52(&acc, n, m, windows, digits, buckets_n, total);
     accumulator52_free(&acc);
     return ok;
 }
