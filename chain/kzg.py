@@ -547,7 +547,8 @@ class Kzg:
 
     def prepare(self, num_values: int) -> None:
         """Parse the powers and build the MSM table that commitments to `num_values` values use,
-        ahead of the first commitment (a node does this at start, not inside its first segment)."""
+        ahead of the first commitment: the archiver calls it before it spreads a segment's
+        commitments over threads, the archiving benchmark before its timed region."""
         size = next_power_of_two(num_values)
         self.g1_powers(size)
         if self._tables is not None and size >= MIN_TABLE_MSM:

@@ -566,7 +566,8 @@ def domain_vm_class(vm_class: type[VirtualMachineAPI]) -> type[VirtualMachineAPI
     py-evm's EIP-2929 `is_address_warm` reads the computation class's precompile table, the
     added addresses count as warm from Berlin on, as the fork's own precompiles do.
 
-    Its state reads accounts through the shared per-root cache (`RootCachedAccountDB`)."""
+    Its state reads accounts and storage through the shared per-root caches
+    (`RootCachedAccountDB`)."""
     state_class = vm_class.get_state_class()
     base = state_class.computation_class
     computation_class = type(f"Domain{base.__name__}", (base,), {
