@@ -285,3 +285,31 @@ def test_native_scalar_path_agrees():
 
     t = pos.generate_table(bytes(range(32)), 16, backend="native")
     assert out.stdout.strip() == hashlib.sha256(t.y7.tobytes() + t.left[7].tobytes() + t.x1.tobytes()).hexdigest()
+
+
+@pytest.mark.parametrize("k", [15, 16, 20, 25])
+def test_f1_many_equals_f1(k, monkeypatch):
+    """The native f1 of chosen x values (what proof verification uses) equals the rule, with and
+    without the kernel; out-of-range x values are refused either way."""
+    from chain.pos import chia
+
+    rng = random.Random(k)
+    seed = bytes(rng.randrange(256) for _ in range(32))
+    xs = [0, 1, (1 << k) - 1] + [rng.randrange(1 << k) for _ in range(200)]
+    expected = [pos.f1(seed, x, k) for x in xs]
+    assert chia.f1_many(seed, xs, k) == expected
+    with pytest.raises(pos.PosError, match="is not a"):
+        chia.f1_many(seed, [1 << k], k)
+    monkeypatch.setattr(chia, "_pos_native", None)
+    assert chia.f1_many(seed, xs, k) == expected
+
+
+@pytest.mark.skipif(not NATIVE, reason="the native PoS kernel is not built")
+def test_native_f1_many_rejects_bad_input():
+    native = tables._pos_native
+    with pytest.raises(ValueError, match="x\\[1\\] = 65536 is not a 16-bit value"):
+        native.f1_many(bytes(32), 16, (5).to_bytes(4, "little") + (1 << 16).to_bytes(4, "little"))
+    with pytest.raises(ValueError, match="seed must be 32 bytes"):
+        native.f1_many(bytes(31), 16, b"")
+    with pytest.raises(ValueError, match="u32 values"):
+        native.f1_many(bytes(32), 16, b"abc")

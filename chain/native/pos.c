@@ -574,7 +574,55 @@ static PyObject *py_f1_all(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* f1 of the given x values (proof verification needs 64 of them, not all 2^k): xs and the result
+ * are u32 little-endian arrays. Each x reads 5 keystream bytes at bit k*x, from at most two
+ * ChaCha8 blocks; a block is kept while consecutive x values stay in it. */
+static PyObject *py_f1_many(PyObject *self, PyObject *args) {
+    Py_buffer seed, xs;
+    int k;
+    if (!PyArg_ParseTuple(args, "y*iy*", &seed, &k, &xs)) return NULL;
+    PyObject *out = NULL;
+    if (seed.len != 32 || k < K_MIN || k > K_MAX || xs.len % 4) {
+        PyErr_SetString(PyExc_ValueError, "seed must be 32 bytes, k in 15..25 and xs u32 values");
+        goto done;
+    }
+    const size_t n = (size_t)xs.len / 4;
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(4 * n));
+    if (!out) goto done;
+    uint32_t key[8];
+    for (int i = 0; i < 8; i++) key[i] = b3_load32((const uint8_t *)seed.buf + 4 * i);
+    const uint8_t *in = xs.buf;
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    const uint32_t kmask = (1u << k) - 1;
+    uint8_t buf[128];
+    uint64_t have = UINT64_MAX; /* first block held in buf (two blocks: have, have + 1) */
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t x = b3_load32(in + 4 * i);
+        if (x > kmask) {
+            Py_CLEAR(out);
+            PyErr_Format(PyExc_ValueError, "x[%zu] = %u is not a %d-bit value", i, x, k);
+            goto done;
+        }
+        const uint64_t bit = (uint64_t)x * (uint64_t)k, byte = bit >> 3, block = byte / 64;
+        if (block != have) {
+            chacha8_block(key, (uint32_t)block, buf);
+            chacha8_block(key, (uint32_t)block + 1, buf + 64);
+            have = block;
+        }
+        const uint8_t *p = buf + (byte - 64 * block);
+        const uint64_t v = ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) | ((uint64_t)p[2] << 40) |
+                           ((uint64_t)p[3] << 32) | ((uint64_t)p[4] << 24);
+        const uint32_t partial = (uint32_t)(v >> (64 - k - (bit & 7))) & kmask;
+        b3_store32(o + 4 * i, (partial << PARAM_EXT) | (x >> (k - PARAM_EXT)));
+    }
+done:
+    PyBuffer_Release(&seed);
+    PyBuffer_Release(&xs);
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"f1_many", py_f1_many, METH_VARARGS, "f1_many(seed32, k, xs_u32le) -> u32le: f1(x) for each given x."},
     {"build_tables", py_build_tables, METH_VARARGS,
      "build_tables(seed32, k) -> (x1, left2, delta2, ..., left7, delta7, y7): the PoS tables."},
     {"f1_all", py_f1_all, METH_VARARGS, "f1_all(seed32, k) -> u32[2^k] bytes: f1(x) for every x."},
