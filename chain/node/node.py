@@ -88,6 +88,11 @@ from chain.verification import PieceCheckParams
 
 log = logging.getLogger("chain.node")
 
+#: Answers kept by `ConsensusNode._at_root` before it starts over (three per state root).
+ROOT_QUERY_MEMO = 768
+#: How long `produce_blocks` lets the farmer plot before each slot, at most.
+PLOT_WAIT_S = 60.0
+
 
 class InvalidBlockExtrinsics(InvalidBlock):
     """The runtime refused the block's extrinsics (a bad signature, a missing inherent, ...)."""
@@ -173,6 +178,8 @@ class ConsensusNode:
         self._block_listeners: list[Callable[[SignedBlock, bool], None]] = []
         self._slot_listeners: list[Callable[[SlotInfo], None]] = []
         self._produced_listeners: list[Callable[[SignedBlock], None]] = []
+        #: (query, state root) -> answer: see `_at_root`.
+        self._root_queries: dict[tuple[str, bytes], Any] = {}
 
         if self.store.genesis_hash() is None:
             self._create_genesis(genesis_config)
@@ -359,13 +366,33 @@ class ConsensusNode:
         return list(self.segment_headers_list[-n:]) if n > 0 else []
 
     def solution_ranges(self, block_hash: bytes | None = None) -> rt.Ranges:
-        return rt.solution_ranges(self.runtime, self.trie_db(), self.state_root(block_hash), self.params)
+        return self._ranges_at(self.state_root(block_hash))
 
     def history_size(self, block_hash: bytes | None = None) -> int:
-        return rt.history_size(self.runtime, self.trie_db(), self.state_root(block_hash))
+        return self._history_at(self.state_root(block_hash))
+
+    def _at_root(self, query: str, root: bytes, compute: Callable[[], Any]) -> Any:
+        """The runtime's answer to `query` at state `root`, remembered: a state root names one
+        state for good, and every slot asks the same three questions of the best block's state
+        (PoT parameters, solution ranges, history size), and each import asks them again."""
+        key = (query, bytes(root))
+        value = self._root_queries.get(key)
+        if value is None:
+            value = compute()
+            if len(self._root_queries) >= ROOT_QUERY_MEMO:
+                self._root_queries.clear()
+            self._root_queries[key] = value
+        return value
+
+    def _ranges_at(self, root: bytes) -> rt.Ranges:
+        return self._at_root("solution_ranges", root,
+                             lambda: rt.solution_ranges(self.runtime, self.trie_db(), root, self.params))
+
+    def _history_at(self, root: bytes) -> int:
+        return self._at_root("history_size", root, lambda: rt.history_size(self.runtime, self.trie_db(), root))
 
     def _pot_params(self, root: bytes):
-        return rt.pot_parameters(self.runtime, self.trie_db(), root)
+        return self._at_root("pot_parameters", root, lambda: rt.pot_parameters(self.runtime, self.trie_db(), root))
 
     def pot_info(self) -> dict:
         """The PoT chain: current slot, iterations per slot, the next parameter change."""
@@ -459,7 +486,6 @@ class ConsensusNode:
         self._check_fork_above_archive(header, label)
 
         # --- PoT (spec §8 "PoT checks at import") ---
-        db = self.trie_db()
         pot_params = self._pot_params(parent.state_root)
         justification = signed.justification
         if justification is None:
@@ -482,10 +508,10 @@ class ConsensusNode:
         checks.check_proof_of_time(pre, slot_output, label)
 
         # --- solution (spec §6, §7) ---
-        ranges = rt.solution_ranges(self.runtime, db, parent.state_root, params)
+        ranges = self._ranges_at(parent.state_root)
         logs = header.consensus_logs()
         checks.check_solution_range_digest(logs, ranges.block_range, label)
-        piece_check = PieceCheckParams(rt.history_size(self.runtime, db, parent.state_root), self.segment_commitment)
+        piece_check = PieceCheckParams(self._history_at(parent.state_root), self.segment_commitment)
         checks.check_solution(pre, ranges.block_range, slot_output, params, self.kzg, piece_check, label)
 
         # --- segment headers (spec §8) ---
@@ -678,11 +704,18 @@ class ConsensusNode:
         return self.on_new_slot(entry.slot)
 
     def produce_blocks(self, count: int, max_slots: int | None = None) -> list[SignedBlock]:
-        """Run slots until `count` blocks were produced (or `max_slots` slots passed)."""
+        """Run slots until `count` blocks were produced (or `max_slots` slots passed).
+
+        Slots run back to back here, not on the clock, so before each one the farmer gets to
+        finish plotting or replotting (`Farmer.wait_plotted`, at most `PLOT_WAIT_S`): otherwise
+        how many slots pass without a solution would depend on how fast this loop is."""
         produced = []
         slots = 0
         limit = max_slots if max_slots is not None else 50 * count + 50
+        wait_plotted = getattr(self.farmer, "wait_plotted", None)
         while len(produced) < count and slots < limit:
+            if wait_plotted is not None:
+                wait_plotted(PLOT_WAIT_S)
             block = self.run_slot()
             slots += 1
             if block is not None:
@@ -722,10 +755,7 @@ class ConsensusNode:
         slot_entry = self.pot.get(slot)
         if slot_entry is None:
             return None
-        db = self.trie_db()
-        ranges = rt.solution_ranges(self.runtime, db, parent.state_root, params)
-        history = rt.history_size(self.runtime, db, parent.state_root)
-        return parent, slots, slot_entry.output, ranges, history
+        return parent, slots, slot_entry.output, self._ranges_at(parent.state_root), self._history_at(parent.state_root)
 
     def produce_block(
         self,
