@@ -537,6 +537,24 @@ static void xyzz_dbl_affine(xyzz *p, const affine *a) {
     xyzz_dbl(p);
 }
 
+/* The chord step madd-2008-s and add-2008-s share, for P = U2 − U1 ≠ 0 and R = S2 − S1:
+ * X3 = R² − PPP − 2Q and Y3 = R(Q − X3) − S1·PPP with PP = P², PPP = P·PP, Q = U1·PP. Writes
+ * X3, Y3 into p (u1 and s1 may be p's own x and y) and leaves PP, PPP for ZZ3 and ZZZ3. */
+static void xyzz_chord(xyzz *p, const fp *u1, const fp *s1, const fp *diff, const fp *r, fp *pp, fp *ppp) {
+    fp q, t, s1ppp;
+    fp_sqr(pp, diff);
+    fp_mul(ppp, diff, pp);
+    fp_mul(&q, u1, pp);
+    fp_mul(&s1ppp, s1, ppp);
+    fp_sqr(&t, r);
+    fp_sub(&t, &t, ppp);
+    fp_sub(&t, &t, &q);
+    fp_sub(&p->x, &t, &q);
+    fp_sub(&t, &q, &p->x);
+    fp_mul(&t, r, &t);
+    fp_sub(&p->y, &t, &s1ppp);
+}
+
 /* p += a, a affine, negated if `negate` (madd-2008-s) */
 static void xyzz_add_affine(xyzz *p, const affine *a, int negate) {
     fp ay;
@@ -551,7 +569,7 @@ static void xyzz_add_affine(xyzz *p, const affine *a, int negate) {
         p->zzz = MONT_ONE;
         return;
     }
-    fp u2, s2, pp, ppp, q, r, t;
+    fp u2, s2, pp, ppp, r;
     fp_mul(&u2, &a->x, &p->zz); /* U2 = X2·ZZ1 */
     fp_mul(&s2, &ay, &p->zzz);  /* S2 = Y2·ZZZ1 */
     fp_sub(&u2, &u2, &p->x);    /* P = U2 - X1 */
@@ -565,17 +583,7 @@ static void xyzz_add_affine(xyzz *p, const affine *a, int negate) {
         }
         return;
     }
-    fp_sqr(&pp, &u2);         /* PP = P^2 */
-    fp_mul(&ppp, &u2, &pp);   /* PPP = P·PP */
-    fp_mul(&q, &p->x, &pp);   /* Q = X1·PP */
-    fp_sqr(&t, &r);           /* X3 = R^2 - PPP - 2Q */
-    fp_sub(&t, &t, &ppp);
-    fp_sub(&t, &t, &q);
-    fp_sub(&p->x, &t, &q);
-    fp_sub(&t, &q, &p->x); /* Y3 = R(Q - X3) - Y1·PPP */
-    fp_mul(&t, &r, &t);
-    fp_mul(&s2, &p->y, &ppp);
-    fp_sub(&p->y, &t, &s2);
+    xyzz_chord(p, &p->x, &p->y, &u2, &r, &pp, &ppp); /* U1 = X1, S1 = Y1 for an affine addend */
     fp_mul(&p->zz, &p->zz, &pp);
     fp_mul(&p->zzz, &p->zzz, &ppp);
 }
@@ -587,7 +595,7 @@ static void xyzz_add(xyzz *p, const xyzz *b) {
         *p = *b;
         return;
     }
-    fp u1, u2, s1, s2, pp, ppp, q, r, t;
+    fp u1, u2, s1, s2, pp, ppp, r;
     fp_mul(&u1, &p->x, &b->zz);
     fp_mul(&u2, &b->x, &p->zz);
     fp_mul(&s1, &p->y, &b->zzz);
@@ -601,17 +609,7 @@ static void xyzz_add(xyzz *p, const xyzz *b) {
             xyzz_set_identity(p);
         return;
     }
-    fp_sqr(&pp, &u2);
-    fp_mul(&ppp, &u2, &pp);
-    fp_mul(&q, &u1, &pp);
-    fp_sqr(&t, &r);
-    fp_sub(&t, &t, &ppp);
-    fp_sub(&t, &t, &q);
-    fp_sub(&p->x, &t, &q);
-    fp_sub(&t, &q, &p->x);
-    fp_mul(&t, &r, &t);
-    fp_mul(&s1, &s1, &ppp);
-    fp_sub(&p->y, &t, &s1);
+    xyzz_chord(p, &u1, &s1, &u2, &r, &pp, &ppp);
     fp_mul(&p->zz, &p->zz, &b->zz);
     fp_mul(&p->zz, &p->zz, &pp);
     fp_mul(&p->zzz, &p->zzz, &b->zzz);
@@ -1052,6 +1050,18 @@ static inline void add_to_bucket(accumulator *acc, uint32_t k, const affine *q, 
 
 /* Σ d_ij·(2^(c·j)·P_i) over every digit: bucket accumulation, then Σ (k+1)·B_k by running sums
  * from the top bucket. The point-at-infinity bases of the table are skipped. */
+/* total = Σ (k+1)·(buckets[k] + overflow[k]), by running sums from the top bucket. */
+static void running_sum(xyzz *total, const affine *buckets, const xyzz *overflow, size_t buckets_n) {
+    xyzz sum;
+    xyzz_set_identity(&sum);
+    xyzz_set_identity(total);
+    for (size_t k = buckets_n; k-- > 0;) {
+        if (!affine_is_identity(&buckets[k])) xyzz_add_affine(&sum, &buckets[k], 0);
+        xyzz_add(&sum, &overflow[k]);
+        xyzz_add(total, &sum);
+    }
+}
+
 static void msm_core(accumulator *acc, const affine *table, size_t n, size_t m, int windows,
                      const int32_t *digits, size_t buckets_n, xyzz *total) {
     for (int j = 0; j < windows; j++) {
@@ -1066,14 +1076,7 @@ static void msm_core(accumulator *acc, const affine *table, size_t n, size_t m, 
         }
     }
     flush_batch(acc);
-    xyzz sum;
-    xyzz_set_identity(&sum);
-    xyzz_set_identity(total);
-    for (size_t k = buckets_n; k-- > 0;) {
-        if (!affine_is_identity(&acc->buckets[k])) xyzz_add_affine(&sum, &acc->buckets[k], 0);
-        xyzz_add(&sum, &acc->overflow[k]);
-        xyzz_add(total, &sum);
-    }
+    running_sum(total, acc->buckets, acc->overflow, buckets_n);
 }
 
 static void accumulator_free(accumulator *acc);
@@ -1285,10 +1288,27 @@ static VEC void xyzz8_set(xyzz8 *a, int lane, const xyzz *v) {
     lane_set(&a->zzz, lane, &v->zzz);
 }
 
+/* `xyzz_chord` in eight lanes, into x3 and y3. */
+static VEC void v_chord(fp8 *x3, fp8 *y3, fp8 *pp, fp8 *ppp, const fp8 *u1, const fp8 *s1, const fp8 *diff,
+                        const fp8 *r) {
+    fp8 q, t;
+    v_mul(pp, diff, diff);
+    v_mul(ppp, diff, pp);
+    v_mul(&q, u1, pp);
+    v_mul(x3, r, r);
+    v_sub(x3, x3, ppp);
+    v_sub(x3, x3, &q);
+    v_sub(x3, x3, &q);
+    v_sub(&t, &q, x3);
+    v_mul(&t, r, &t);
+    v_mul(y3, s1, ppp);
+    v_sub(y3, &t, y3);
+}
+
 /* s += (bx, by) in the lanes of `has_b` (madd-2008-s; identity and equal-x lanes handled). */
 static VEC void xyzz8_add_affine(xyzz8 *s, const fp8 *bx, const fp8 *by, __mmask8 has_b) {
     if (!has_b) return;
-    fp8 u2, s2, p, r, pp, ppp, q, t, x3, y3, zz3, zzz3, one;
+    fp8 u2, s2, p, r, pp, ppp, x3, y3, zz3, zzz3, one;
     v_set_one(&one);
     const __mmask8 empty = v_is_zero(&s->zz);
     v_mul(&u2, bx, &s->zz);
@@ -1296,17 +1316,7 @@ static VEC void xyzz8_add_affine(xyzz8 *s, const fp8 *bx, const fp8 *by, __mmask
     v_sub(&p, &u2, &s->x);
     v_sub(&r, &s2, &s->y);
     const __mmask8 special = v_is_zero(&p) & has_b & (__mmask8)~empty;
-    v_mul(&pp, &p, &p);
-    v_mul(&ppp, &p, &pp);
-    v_mul(&q, &s->x, &pp);
-    v_mul(&x3, &r, &r);
-    v_sub(&x3, &x3, &ppp);
-    v_sub(&x3, &x3, &q);
-    v_sub(&x3, &x3, &q);
-    v_sub(&t, &q, &x3);
-    v_mul(&t, &r, &t);
-    v_mul(&y3, &s->y, &ppp);
-    v_sub(&y3, &t, &y3);
+    v_chord(&x3, &y3, &pp, &ppp, &s->x, &s->y, &p, &r);
     v_mul(&zz3, &s->zz, &pp);
     v_mul(&zzz3, &s->zzz, &ppp);
     const __mmask8 general = has_b & (__mmask8)~empty;
@@ -1337,7 +1347,7 @@ static VEC void xyzz8_add(xyzz8 *a, const xyzz8 *b) {
     const __mmask8 a_empty = v_is_zero(&a->zz), b_empty = v_is_zero(&b->zz);
     const __mmask8 both = (__mmask8)~a_empty & (__mmask8)~b_empty;
     if (both) {
-        fp8 u1, u2, s1, s2, p, r, pp, ppp, q, t, x3, y3, zz3, zzz3;
+        fp8 u1, u2, s1, s2, p, r, pp, ppp, x3, y3, zz3, zzz3;
         v_mul(&u1, &a->x, &b->zz);
         v_mul(&u2, &b->x, &a->zz);
         v_mul(&s1, &a->y, &b->zzz);
@@ -1345,17 +1355,7 @@ static VEC void xyzz8_add(xyzz8 *a, const xyzz8 *b) {
         v_sub(&p, &u2, &u1);
         v_sub(&r, &s2, &s1);
         const __mmask8 special = v_is_zero(&p) & both;
-        v_mul(&pp, &p, &p);
-        v_mul(&ppp, &p, &pp);
-        v_mul(&q, &u1, &pp);
-        v_mul(&x3, &r, &r);
-        v_sub(&x3, &x3, &ppp);
-        v_sub(&x3, &x3, &q);
-        v_sub(&x3, &x3, &q);
-        v_sub(&t, &q, &x3);
-        v_mul(&t, &r, &t);
-        v_mul(&y3, &s1, &ppp);
-        v_sub(&y3, &t, &y3);
+        v_chord(&x3, &y3, &pp, &ppp, &u1, &s1, &p, &r);
         v_mul(&zz3, &a->zz, &b->zz);
         v_mul(&zz3, &zz3, &pp);
         v_mul(&zzz3, &a->zzz, &b->zzz);
@@ -1424,7 +1424,7 @@ static int fold_overflow52(affine52 *buckets, const xyzz *overflow, size_t bucke
     return ok;
 }
 
-static VEC int aggregate52(const affine52 *buckets, size_t buckets_n, xyzz *total) {
+static VEC void aggregate52(const affine52 *buckets, size_t buckets_n, xyzz *total) {
     const size_t span = buckets_n / 8;
     xyzz8 sum, tot;
     memset(&sum, 0, sizeof(sum));
@@ -1450,7 +1450,6 @@ static VEC int aggregate52(const affine52 *buckets, size_t buckets_n, xyzz *tota
         xyzz_add(total, &t);
         xyzz_add(total, &weighted);
     }
-    return 1;
 }
 
 /* Below this many buckets the final sum stays scalar (the eight-lane sum has fixed costs). */
@@ -1472,20 +1471,14 @@ static int msm_core52(accumulator52 *acc, size_t n, size_t m, int windows, const
     flush_batch52(acc);
     if (buckets_n >= VECTOR_SUM_MIN_BUCKETS) {
         if (!fold_overflow52(acc->buckets, acc->overflow, buckets_n)) return 0;
-        return aggregate52(acc->buckets, buckets_n, total);
+        aggregate52(acc->buckets, buckets_n, total);
+        return 1;
     }
-    xyzz sum;
-    xyzz_set_identity(&sum);
-    xyzz_set_identity(total);
-    for (size_t k = buckets_n; k-- > 0;) {
-        if (!affine52_is_identity(&acc->buckets[k])) {
-            affine b;
-            affine_from52(&b, &acc->buckets[k]);
-            xyzz_add_affine(&sum, &b, 0);
-        }
-        xyzz_add(&sum, &acc->overflow[k]);
-        xyzz_add(total, &sum);
-    }
+    affine *flat = malloc(sizeof(affine) * buckets_n); /* the scalar path's running sum */
+    if (!flat) return 0;
+    for (size_t k = 0; k < buckets_n; k++) affine_from52(&flat[k], &acc->buckets[k]);
+    running_sum(total, flat, acc->overflow, buckets_n);
+    free(flat);
     return 1;
 }
 
