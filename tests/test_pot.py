@@ -64,6 +64,18 @@ def backend(request):
     pot.use_backend()
 
 
+def _available_provers() -> list[str]:
+    return ["openssl"] + (["native-aesni"] if pot.PROVER == "native-aesni" else [])
+
+
+@pytest.fixture(params=_available_provers())
+def prover(request):
+    """Run the test with one prover (the AES chain behind `prove`), then restore the default."""
+    pot.use_prover(request.param)
+    yield request.param
+    pot.use_prover()
+
+
 native_only = pytest.mark.skipif(
     pot._pot_native is None or pot._pot_native.backend() == "none",
     reason="chain._pot_native not built or no AES-NI on this CPU",
@@ -88,7 +100,7 @@ def _flip_bit(block: bytes, bit: int) -> bytes:
 # --- Vectors: proving ---
 
 
-def test_b5_fips197_single_block():
+def test_b5_fips197_single_block(prover):
     """B5: one AES-128 step is FIPS-197 C.1 (the OpenSSL chain with one iteration)."""
     line = next(l for l in (VECTORS / "pot_vectors.txt").read_text().splitlines() if l.startswith("## B5"))
     first, last, pt, ct = re.search(r"key=([0-9a-f]{2})[0-9a-f]*\.\.([0-9a-f]{2}), pt=([0-9a-f]{32})\) = ([0-9a-f]{32})", line).groups()
@@ -99,11 +111,11 @@ def test_b5_fips197_single_block():
         assert pot._pot_native.encrypt_chain(key, h(pt), 1) == h(ct)
 
 
-def test_b1_aes_create_all_checkpoints():
+def test_b1_aes_create_all_checkpoints(prover):
     assert pot.aes_create(SEED, KEY, 20) == B1
 
 
-def test_b2_prove_slot1():
+def test_b2_prove_slot1(prover):
     assert pot.pot_key(SEED) == h(V["key"]) == h(V["blake3(SEED)"])[:16]
     checkpoints = pot.prove(SEED, TEST.pot_iterations)
     assert checkpoints == SLOT1
@@ -279,6 +291,37 @@ def test_native_chain_inverse_and_argument_checks():
         native.meet_in_the_middle(KEY, SEED * 8, SEED * 7, 1)
     with pytest.raises(ValueError):
         pot.use_backend("native-quantum")
+
+
+@native_only
+def test_native_prover_matches_openssl_and_checks_arguments():
+    native = pot._pot_native
+    for step, count in ((1, 1), (3, 8), (1000, 8), (1 << 14 | 5, 3)):
+        want = pot._encrypt_checkpoints_openssl(SEED, KEY, step, count)
+        assert pot._encrypt_checkpoints_native(SEED, KEY, step, count) == want
+    # the chain runs on across checkpoints: the second of two is the first of one at twice the step
+    assert native.encrypt_checkpoints(KEY, SEED, 7, 2)[16:] == native.encrypt_chain(KEY, SEED, 14)
+    for bad in ((KEY[:15], SEED, 1, 1), (KEY, SEED + b"x", 1, 1), (KEY, SEED, 0, 1), (KEY, SEED, 1, 0),
+                (KEY, SEED, 1, 1025), (KEY, SEED, -1, 1), (KEY, SEED, 1, -1)):
+        with pytest.raises(ValueError):
+            native.encrypt_checkpoints(*bad)
+    with pytest.raises(ValueError):
+        native.encrypt_chain(KEY, SEED, -1)  # not 2^64 - 1 iterations
+    with pytest.raises(ValueError):
+        native.decrypt_chain(KEY, SEED, -1)
+
+
+def test_prover_is_reported_and_switchable():
+    assert pot.PROVER in ("native-aesni", "openssl")
+    try:
+        assert pot.use_prover("openssl") == "openssl"
+        assert pot.prove(SEED, TEST.pot_iterations) == SLOT1
+        with pytest.raises(ValueError, match="unknown PoT prover"):
+            pot.use_prover("gpu")
+        assert pot.PROVER == "openssl"
+    finally:
+        pot.use_prover()
+    assert pot.PROVER == ("native-aesni" if pot._native_prover_available() else "openssl")
 
 
 def test_backend_is_reported():
