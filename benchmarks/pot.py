@@ -1,14 +1,18 @@
 """Proof-of-Time speed (chain/pot.py) beside its anchors, measured in one run.
 
 Rows:
-  PoT prove            AES iterations/s of `chain.pot.prove` (OpenSSL AES-128-CBC over zero
-                       blocks) vs a chained AES-NI loop in C, compiled here with gcc -O2 -maes
+  PoT prove            AES iterations/s of `chain.pot.prove` (the native AES-NI kernel, or
+                       OpenSSL AES-128-CBC over zero blocks without it) vs a chained AES-NI loop in C, compiled here with gcc -O2 -maes
                        in a temporary directory and run as a subprocess with the same
                        iteration count (it times its own loop). Target: >= 0.92x the C loop.
   PoT verify / prove   `chain.pot.verify` time over `prove` time, same seed and iterations, with
                        the default backend. Target: <= 0.25 (stretch 0.15).
   (info rows)          verify / prove with every other available backend (and plain AES-NI on
                        one core as well as split over two), no target.
+  (info rows)          prove beside a busy Python thread / prove alone, one DEV slot (2^24
+                       iterations), per prover: what a node's PoT worker suffers when the
+                       prover holds the GIL between chunks (OpenSSL through `cryptography`)
+                       and what it does not when the kernel releases it for the whole slot.
 
 Each figure is the best of several runs (2 shared cores: the minimum is the least disturbed);
 ours and the anchor alternate so that background load hits both alike.
@@ -24,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +106,19 @@ def time_call(fn, *args) -> float:
     return time.perf_counter() - start
 
 
+def time_beside_busy_thread(fn, *args) -> float:
+    """Time `fn(*args)` on a thread while this thread spins in Python (as a node's RPC and
+    domain threads do), i.e. with the GIL contended."""
+    elapsed = []
+    worker = threading.Thread(target=lambda: elapsed.append(time_call(fn, *args)))
+    worker.start()
+    spins = 0
+    while worker.is_alive():
+        spins += 1
+    worker.join()
+    return elapsed[0]
+
+
 def _row(name, unit, ours, anchor, anchor_name, target, verdict, **extra) -> dict:
     return dict(name=name, unit=unit, ours=ours, anchor=anchor, anchor_name=anchor_name,
                 target=target, verdict=verdict, **extra)
@@ -171,6 +189,23 @@ def run(quick: bool = False) -> list[dict]:
                                  iterations=iterations))
     finally:
         pot.use_backend(default)
+
+    # --- proving beside a busy Python thread, every prover ---
+    slot_iterations = 1 << 24
+    default_prover = pot.PROVER
+    try:
+        for prover in [default_prover] + [p for p in ("native-aesni", "openssl") if p != default_prover]:
+            try:
+                pot.use_prover(prover)
+            except ValueError:
+                continue  # not built or no AES-NI
+            alone = min(time_call(pot.prove, seed, slot_iterations) for _ in range(repeats))
+            busy = min(time_beside_busy_thread(pot.prove, seed, slot_iterations) for _ in range(2))
+            rows.append(_row(f"  prove beside busy Python [{prover}]", "time ratio", busy / alone, 1.0,
+                             "prove alone", "(info)", "", prover=prover, alone_s=alone, busy_s=busy,
+                             iterations=slot_iterations))
+    finally:
+        pot.use_prover(default_prover)
     return rows
 
 
@@ -197,7 +232,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     rows = run(quick=args.quick)
-    print(f"backend: {pot.BACKEND}; iterations: {rows[0].get('iterations')}")
+    print(f"backend: {pot.BACKEND}; prover: {pot.PROVER}; iterations: {rows[0].get('iterations')}")
     print(table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
