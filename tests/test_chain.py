@@ -57,6 +57,22 @@ def test_block_of_many_transactions_from_one_sender(tmp_path):
     assert chain.state_at(chain.head()).get_nonce(to_canonical_address(ALICE)) == 50
 
 
+def test_block_copy_shares_unchanged_fields_and_equals_a_deep_copy(tmp_path):
+    chain = DomainChain.create(tmp_path / "d", dev_genesis())
+    block = chain.build_block([transfer(chain, n) for n in range(3)], timestamp=chain.head().timestamp + 1).block
+    base_class = type(block).__mro__[1]
+    assert type(block).__name__ == "Domain" + base_class.__name__
+    new_header = block.header.copy(extra_data=b"copied")
+    copied = block.copy(header=new_header)
+    deep = base_class.copy(block, header=new_header)  # rlp's deep copy
+    assert type(copied) is type(block)
+    assert copied.transactions is block.transactions  # shared, not copied
+    assert rlp.encode(copied) == rlp.encode(deep) and copied.hash == deep.hash == new_header.hash
+    assert block.header.extra_data == b"" and block.hash != copied.hash  # the original is unchanged
+    assert block.copy() == block and block.copy().transactions is block.transactions
+    assert block.copy(block.header).header is block.header  # positional fields take rlp's own path
+
+
 def test_trace_and_prev_randao_for_consensus_driven_blocks(tmp_path):
     """build_block(trace=True) records the state root after pre-processing and after each
     transaction; prev_randao becomes the header's mixHash; the block re-imports elsewhere."""
