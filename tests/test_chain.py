@@ -57,7 +57,7 @@ def test_block_of_many_transactions_from_one_sender(tmp_path):
     assert chain.state_at(chain.head()).get_nonce(to_canonical_address(ALICE)) == 50
 
 
-def test_block_copy_shares_unchanged_fields_and_equals_a_deep_copy(tmp_path):
+def test_domain_block_copy_shares_unchanged_fields_and_equals_a_deep_copy(tmp_path):
     chain = DomainChain.create(tmp_path / "d", dev_genesis())
     block = chain.build_block([transfer(chain, n) for n in range(3)], timestamp=chain.head().timestamp + 1).block
     base_class = type(block).__mro__[1]
@@ -71,6 +71,17 @@ def test_block_copy_shares_unchanged_fields_and_equals_a_deep_copy(tmp_path):
     assert block.header.extra_data == b"" and block.hash != copied.hash  # the original is unchanged
     assert block.copy() == block and block.copy().transactions is block.transactions
     assert block.copy(block.header).header is block.header  # positional fields take rlp's own path
+
+
+def test_built_block_receipts_come_from_memory_and_match_the_trie(tmp_path):
+    from domains.evm import chain as chain_module
+    chain = DomainChain.create(tmp_path / "d", dev_genesis())
+    built = chain.build_block([transfer(chain, n) for n in range(3)], timestamp=chain.head().timestamp + 1)
+    block = built.block
+    remembered = chain_module.BUILT_RECEIPTS.get(block.header.receipt_root)
+    assert remembered == built.receipts and block.get_receipts(None) is remembered
+    from_trie = type(block).__mro__[1].get_receipts(block, chain.pending_vm().chaindb)
+    assert from_trie == remembered
 
 
 def test_trace_and_prev_randao_for_consensus_driven_blocks(tmp_path):
