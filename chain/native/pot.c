@@ -1,4 +1,5 @@
-/* Proof-of-Time verification kernel (spec/consensus.md §2), built as `chain._pot_native`.
+/* Proof-of-Time kernel (spec/consensus.md §2), built as `chain._pot_native`: proving's AES
+ * chain, and verification.
  *
  * PoT proves by chaining AES-128 encryptions of one block under one key; verifying a proof
  * of 8 checkpoints is a meet in the middle: the 8 inputs (seed, cp0..cp6) are encrypted c/2
@@ -16,6 +17,9 @@
  * Functions (all release the GIL while computing; the caller validates lengths, and so do they):
  *   meet_in_the_middle(key16, inputs16n, outputs16n, half_iterations) -> int
  *       -1 if every lane meets, else the index of the first lane that does not.
+ *   encrypt_checkpoints(key16, block16, step, count) -> bytes (count x 16)
+ *       the block after every `step` chained encryptions, `count` times: a slot's proof
+ *       (plain AES-NI, whatever backend verification uses).
  *   encrypt_chain(key16, block16, iterations) -> bytes16   (AES-128 applied `iterations` times)
  *   decrypt_chain(key16, block16, iterations) -> bytes16   (the inverse)
  *   backend() -> str
@@ -295,6 +299,19 @@ done:
     return result;
 }
 
+/* Copy the 16-byte key and block out of their buffers; -1 (ValueError set) if either is not
+ * 16 bytes. */
+static int take_key_and_block(const Py_buffer *key, const Py_buffer *block, uint8_t key16[BLOCK], uint8_t b[BLOCK])
+{
+    if (key->len != BLOCK || block->len != BLOCK) {
+        PyErr_Format(PyExc_ValueError, "key and block must be 16 bytes, got %zd and %zd", key->len, block->len);
+        return -1;
+    }
+    memcpy(key16, key->buf, BLOCK);
+    memcpy(b, block->buf, BLOCK);
+    return 0;
+}
+
 static PyObject *chain_common(PyObject *args, int decrypt)
 {
     Py_buffer key, block;
@@ -305,16 +322,12 @@ static PyObject *chain_common(PyObject *args, int decrypt)
         return NULL;
     PyObject *result = NULL;
     uint8_t key16[BLOCK], b[BLOCK];
-    if (key.len != BLOCK || block.len != BLOCK) {
-        PyErr_Format(PyExc_ValueError, "key and block must be 16 bytes, got %zd and %zd", key.len, block.len);
+    if (take_key_and_block(&key, &block, key16, b) < 0)
         goto done;
-    }
     if (n < 0) {
         PyErr_Format(PyExc_ValueError, "the iteration count must not be negative, got %lld", n);
         goto done;
     }
-    memcpy(key16, key.buf, BLOCK);
-    memcpy(b, block.buf, BLOCK);
     Py_BEGIN_ALLOW_THREADS
     __m128i ek[ROUNDS + 1], dk[ROUNDS + 1];
     expand_key(key16, ek, dk);
@@ -346,10 +359,8 @@ static PyObject *py_encrypt_checkpoints(PyObject *self, PyObject *args)
         return NULL;
     PyObject *result = NULL;
     uint8_t key16[BLOCK], b[BLOCK];
-    if (key.len != BLOCK || block.len != BLOCK) {
-        PyErr_Format(PyExc_ValueError, "key and block must be 16 bytes, got %zd and %zd", key.len, block.len);
+    if (take_key_and_block(&key, &block, key16, b) < 0)
         goto done;
-    }
     if (step <= 0 || count <= 0 || count > 1024) {
         PyErr_Format(PyExc_ValueError, "step must be positive and count in 1..1024, got step=%lld count=%lld",
                      step, count);
@@ -359,8 +370,6 @@ static PyObject *py_encrypt_checkpoints(PyObject *self, PyObject *args)
     if (result == NULL)
         goto done;
     uint8_t *out = (uint8_t *)PyBytes_AS_STRING(result);
-    memcpy(key16, key.buf, BLOCK);
-    memcpy(b, block.buf, BLOCK);
     Py_BEGIN_ALLOW_THREADS
     __m128i ek[ROUNDS + 1], dk[ROUNDS + 1];
     expand_key(key16, ek, dk);
