@@ -350,9 +350,10 @@ def _sign(key: bytes, tx: dict) -> SignedTx:
     return SignedTx("0x" + bytes(signed.raw_transaction).hex(), "0x" + bytes(signed.hash).hex())
 
 
-def presign_transfers(per_sender: int, senders: int = 10) -> list[list[SignedTx]]:
-    """Transfers from each of the first `senders` dev accounts, nonces 0 to `per_sender`:
-    nonce 0 is `bench_transfers`' untimed warm-up, the `per_sender` others are timed.
+def presign_transfers(per_sender: int, senders: int = 10, first_nonce: int = 0) -> list[list[SignedTx]]:
+    """Transfers from each of the first `senders` dev accounts, nonces `first_nonce` to
+    `first_nonce + per_sender`: the first is `bench_transfers`' untimed warm-up, the
+    `per_sender` others are timed (a later trial on the same nodes starts where this one ends).
 
     Each sender pays its own recipient (a fresh address) 1 gwei per transfer; EIP-1559 fees."""
     out = []
@@ -360,7 +361,7 @@ def presign_transfers(per_sender: int, senders: int = 10) -> list[list[SignedTx]
         to = to_checksum_address((0xbe00_0000 + s).to_bytes(20, "big"))
         out.append([_sign(key, {"chainId": DEV_CHAIN_ID, "type": 2, "nonce": n, "to": to, "value": 10**9,
                                 "gas": 21_000, "maxFeePerGas": MAX_FEE, "maxPriorityFeePerGas": TIP})
-                    for n in range(per_sender + 1)])
+                    for n in range(first_nonce, first_nonce + per_sender + 1)])
     return out
 
 
