@@ -568,8 +568,8 @@ def domain_vm_class(vm_class: type[VirtualMachineAPI]) -> type[VirtualMachineAPI
     added addresses count as warm from Berlin on, as the fork's own precompiles do.
 
     Its state reads accounts and storage through the shared per-root caches
-    (`RootCachedAccountDB`), and its blocks copy without deep-copying their transactions
-    (`domain_block_class`)."""
+    (`RootCachedAccountDB`); its blocks copy without deep-copying their transactions, and a
+    block it built reads its receipts from memory (`domain_block_class`)."""
     state_class = vm_class.get_state_class()
     base = state_class.computation_class
     computation_class = type(f"Domain{base.__name__}", (base,), {
@@ -582,9 +582,10 @@ def domain_vm_class(vm_class: type[VirtualMachineAPI]) -> type[VirtualMachineAPI
                               block_class=domain_block_class(vm_class.get_block_class()))
 
 
-#: Receipts by receipt root, of the blocks this process built lately (a root commits to its
-#: receipts, so an entry can never be stale).
-BUILT_RECEIPTS = Recent(64)
+#: Receipts by receipt root, of the blocks this process built last (a root commits to its
+#: receipts, so an entry can never be stale). They are needed only while their block is sealed;
+#: a few are kept, as a full block's receipts take megabytes.
+BUILT_RECEIPTS = Recent(4)
 
 
 def domain_block_class(block_class: type[BlockAPI]) -> type[BlockAPI]:
