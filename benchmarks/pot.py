@@ -2,7 +2,8 @@
 
 Rows:
   PoT prove            AES iterations/s of `chain.pot.prove` (the native AES-NI kernel, or
-                       OpenSSL AES-128-CBC over zero blocks without it) vs a chained AES-NI loop in C, compiled here with gcc -O2 -maes
+                       OpenSSL AES-128-CBC over zero blocks without it) vs a chained AES-NI
+                       loop in C, compiled here with gcc -O2 -maes
                        in a temporary directory and run as a subprocess with the same
                        iteration count (it times its own loop). Target: >= 0.92x the C loop.
   PoT verify / prove   `chain.pot.verify` time over `prove` time, same seed and iterations, with

@@ -41,6 +41,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
@@ -202,12 +203,6 @@ def _run_consensus(name: str, quick: bool, rows: list[Row], report: dict) -> Non
 
 # -- JSON-RPC --------------------------------------------------------------------------------
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def _run_transfers(sizes: Sizes, hardhat: rpc.NodeHandle, hh_name: str, dev_node, rows: list[Row],
                    notes: list[str], report: dict) -> None:
     """`sizes.trials` trials of the transfer benchmark on the same two nodes, Hardhat then ours in
@@ -235,8 +230,8 @@ def _run_transfers(sizes: Sizes, hardhat: rpc.NodeHandle, hh_name: str, dev_node
         our_runs.append(ours)
         flows.append(flow)
 
-    ours_tps = _median([r.tx_per_s for r in our_runs])
-    hh_tps = _median([r.tx_per_s for r in hh_runs])
+    ours_tps = statistics.median([r.tx_per_s for r in our_runs])
+    hh_tps = statistics.median([r.tx_per_s for r in hh_runs])
     ratio = ours_tps / hh_tps
     label = f"median of {sizes.trials}" if sizes.trials > 1 else "one trial"
     rows.append(Row(f"transfers, {n:,} signed, send to last receipt (consensus-driven, {label})", "tx/s",
