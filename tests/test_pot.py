@@ -101,7 +101,7 @@ def _flip_bit(block: bytes, bit: int) -> bytes:
 
 
 def test_b5_fips197_single_block(prover):
-    """B5: one AES-128 step is FIPS-197 C.1 (the OpenSSL chain with one iteration)."""
+    """B5: one AES-128 step is FIPS-197 C.1 (each prover's chain with one iteration)."""
     line = next(l for l in (VECTORS / "pot_vectors.txt").read_text().splitlines() if l.startswith("## B5"))
     first, last, pt, ct = re.search(r"key=([0-9a-f]{2})[0-9a-f]*\.\.([0-9a-f]{2}), pt=([0-9a-f]{32})\) = ([0-9a-f]{32})", line).groups()
     key = bytes(range(int(first, 16), int(last, 16) + 1))  # "000102..0f"
