@@ -23,6 +23,18 @@ from chain.store import KVStore
 _DELETED = object()
 
 
+class ExistsByLookup:
+    """`_exists` for a py-evm database whose `__getitem__` raises KeyError for a missing key
+    (mixed in before the py-evm base class)."""
+
+    def _exists(self, key: bytes) -> bool:
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+
 class CommittedDB(BaseAtomicDB):
     """A read view of the store for py-evm. Writes are refused: readers never write."""
 
@@ -50,7 +62,7 @@ class CommittedDB(BaseAtomicDB):
         yield  # pragma: no cover
 
 
-class ScratchDB(BaseAtomicDB):
+class ScratchDB(ExistsByLookup, BaseAtomicDB):
     """Writes kept in memory over the committed store, never committed.
 
     Used for executions whose results are thrown away (eth_call, eth_estimateGas, tracing,
@@ -71,13 +83,6 @@ class ScratchDB(BaseAtomicDB):
         if value is _DELETED:
             raise KeyError(key)
         return value  # type: ignore[return-value]
-
-    def _exists(self, key: bytes) -> bool:
-        try:
-            self[key]
-        except KeyError:
-            return False
-        return True
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self.pending[key] = value

@@ -23,6 +23,7 @@ from eth.db.accesslog import KeyAccessLoggerDB
 from eth.db.journal import JournalDB
 from eth.db.storage import AccountStorageDB
 
+from domains.evm.db import ExistsByLookup
 from domains.evm.recent import Recent
 
 #: (state root, address) -> what the account trie answered (RLP of the account, b"" if absent).
@@ -33,7 +34,7 @@ STORAGE_READS = Recent(1 << 16)
 _KEY_ERROR = object()
 
 
-class RootKeyedReads(BaseDB):
+class RootKeyedReads(ExistsByLookup, BaseDB):
     """A read-through view of `source` (a trie as a key-value map) whose reads are cached by
     (`root()`, key), where `root()` names the trie the next read of `source` would walk."""
 
@@ -60,13 +61,6 @@ class RootKeyedReads(BaseDB):
 
     def __delitem__(self, key: bytes) -> None:
         del self._source[key]
-
-    def _exists(self, key: bytes) -> bool:
-        try:
-            self[key]
-        except KeyError:
-            return False
-        return True
 
 
 class RootCachedAccountStorageDB(AccountStorageDB):
