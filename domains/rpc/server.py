@@ -14,6 +14,12 @@ Requests on one connection are answered in order; subscription notifications are
 between them. Messages over `max_body_bytes` get -32600 (and over four times that, the
 connection is closed with 1009 "message too big").
 
+A POST to `/` without an `Origin` header (web3.py, ethers and viem in Node, ape, curl: every
+non-browser client) is answered by `PlainPostFastPath`, an ASGI middleware in front of FastAPI:
+the same body limit, JSON decoding and dispatch, without Starlette's request, routing and
+response layers, which cost more per request than a cheap method itself. Browser requests
+(they carry `Origin`, and may need CORS headers), preflights and WebSockets go through FastAPI.
+
 Method handlers are blocking (py-evm), so every request runs on a worker thread pool and the
 event loop only moves bytes. Notifications come from the block producer's thread and reach
 the loop through `call_soon_threadsafe`. Nothing a request does can crash the server: errors
@@ -88,13 +94,25 @@ def build_app(node: DomainNode, *, dev_signer: bool = False, cors_origins=("*",)
             log.exception("request dispatch failed")
             return error_response(None, InternalError(f"internal error: {type(exc).__name__}: {exc}"))
 
+    async def answer(body: bytes) -> Any:
+        """The JSON-RPC answer to one HTTP POST body (None: only notifications)."""
+        try:
+            payload = decode_json(body)
+        except RpcError as exc:
+            return error_response(None, exc)
+        return await run(payload)
+
     @app.post("/")
     async def http_rpc(request: Request) -> Response:
         try:
-            payload = decode_json(await read_body(request, config.max_body_bytes))
+            body = await read_body(request, config.max_body_bytes)
         except RpcError as exc:
             return json_response(error_response(None, exc))
-        return json_response(await run(payload))
+        return json_response(await answer(body))
+
+    # In front of the whole FastAPI app (its own outer middleware included); what uvicorn
+    # serves (`serve`, `domains.rpc.testing.LiveServer`) is `asgi_entry(app)`.
+    app.state.asgi = PlainPostFastPath(app, answer=answer, max_body_bytes=config.max_body_bytes)
 
     @app.websocket("/")
     async def ws_root(websocket: WebSocket) -> None:
@@ -113,12 +131,24 @@ def ws_frame_limit(max_body_bytes: int) -> int:
     return 4 * max_body_bytes + 1024
 
 
+def asgi_entry(app: FastAPI) -> "PlainPostFastPath":
+    """What uvicorn runs for a `build_app` app: the app behind its `PlainPostFastPath`."""
+    return app.state.asgi
+
+
+def uvicorn_config(app: FastAPI, host: str, port: int, *, log_level: str = "warning") -> uvicorn.Config:
+    """uvicorn's settings for the gateway `app`: no access log, WebSocket frames up to
+    `ws_frame_limit`, and no proxy-header rewriting (the gateway serves its clients directly
+    and never reads their address)."""
+    gateway: Gateway = app.state.gateway
+    return uvicorn.Config(asgi_entry(app), host=host, port=port, log_level=log_level, access_log=False,
+                          ws_max_size=ws_frame_limit(gateway.config.max_body_bytes), lifespan="on",
+                          proxy_headers=False)
+
+
 def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8545, *, log_level: str = "warning") -> None:
     """Run `app` with uvicorn until interrupted (loopback by default)."""
-    gateway: Gateway = app.state.gateway
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
-                            ws_max_size=ws_frame_limit(gateway.config.max_body_bytes), lifespan="on")
-    uvicorn.Server(config).run()
+    uvicorn.Server(uvicorn_config(app, host, port, log_level=log_level)).run()
 
 
 # -- HTTP ----------------------------------------------------------------------------------------
@@ -135,6 +165,59 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise InvalidRequest(f"request body too large: over {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class PlainPostFastPath:
+    """ASGI middleware answering `POST /` requests that carry no `Origin` header (module
+    docstring); it hands every other request to `app` unchanged.
+
+    What it answers matches the FastAPI route: the body limit (`read_asgi_body`), -32700 for
+    bad JSON, the dispatcher's answer as HTTP 200 `application/json`, an empty 200 body for
+    notifications only."""
+
+    def __init__(self, app, *, answer: Callable[[bytes], Any], max_body_bytes: int) -> None:
+        self.app = app
+        self.answer = answer
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if (scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/"
+                or any(name == b"origin" for name, _ in scope["headers"])):
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await read_asgi_body(scope, receive, self.max_body_bytes)
+        except RpcError as exc:
+            value = error_response(None, exc)
+        else:
+            if body is None:
+                return  # the client left before sending its request
+            value = await self.answer(body)
+        content = b"" if value is None else encode_json(value).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(content)).encode())]})
+        await send({"type": "http.response.body", "body": content})
+
+
+async def read_asgi_body(scope, receive, limit: int) -> bytes | None:
+    """`read_body` on a raw ASGI request: the body, None if the client disconnected first,
+    -32600 past `limit` bytes (by Content-Length, or while streaming)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise InvalidRequest(f"request body too large: {int(value)} bytes, the limit is {limit}")
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise InvalidRequest(f"request body too large: over {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def decode_json(body: bytes | str) -> Any:

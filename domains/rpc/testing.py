@@ -17,7 +17,7 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
-from domains.rpc.server import ws_frame_limit
+from domains.rpc.server import uvicorn_config
 
 
 def free_port() -> int:
@@ -34,10 +34,7 @@ class LiveServer:
         self.app = app
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
-        gateway = app.state.gateway
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                lifespan="on", ws_max_size=ws_frame_limit(gateway.config.max_body_bytes))
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", self.port))
         self.thread = threading.Thread(target=self.server.run, name=f"rpc-server-{self.port}", daemon=True)
 
     @property
