@@ -563,6 +563,39 @@ def test_body_size_limit_is_a_json_rpc_error(env):
     assert env.rpc.result("eth_chainId") == hex(CHAIN_ID)
 
 
+def test_origin_less_fast_path_answers_like_the_fastapi_route(env):
+    """POSTs without `Origin` take `PlainPostFastPath`; with one, FastAPI's route (plus CORS):
+    the same bodies get the same status, content type and answers either way."""
+    origin = {"Origin": "https://dapp.example", "Content-Type": "application/json"}
+    plain = {"Content-Type": "application/json"}
+
+    def chunks():  # streamed, no Content-Length, over the 64 KiB limit
+        yield b'{"jsonrpc":"2.0","id":1,"method":"web3_sha3","params":["0x'
+        for _ in range(20):
+            yield b"00" * 2048
+        yield b'"]}'
+
+    bodies = [
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}),
+        json.dumps([{"jsonrpc": "2.0", "id": "a", "method": "net_version"}, {"jsonrpc": "2.0", "method": "eth_chainId"},
+                    {"jsonrpc": "2.0", "id": 2, "method": "eth_getBalance", "params": ["0x12"]}]),
+        json.dumps([{"jsonrpc": "2.0", "method": "eth_chainId"}]),  # notifications only: empty body
+        b"{not json", b"", b"\xff",
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "web3_sha3", "params": ["0x" + "00" * 40_000]}),
+    ]
+    for body in bodies:
+        a = env.rpc.client.post("/", content=body, headers=plain)
+        b = env.rpc.client.post("/", content=body, headers=origin)
+        assert (a.status_code, b.status_code) == (200, 200), body[:60]
+        assert a.headers["content-type"] == b.headers["content-type"] == "application/json", body[:60]
+        assert a.content == b.content == b"" or a.json() == b.json(), body[:60]
+        assert "access-control-allow-origin" in b.headers and "access-control-allow-origin" not in a.headers
+    streamed = [env.rpc.client.post("/", content=chunks(), headers=h).json() for h in (plain, origin)]
+    assert streamed[0] == streamed[1] and streamed[0]["error"]["code"] == -32600
+    assert env.rpc.raw(bodies[-1]).json()["error"]["message"].startswith("request body too large")
+    assert env.rpc.result("eth_chainId") == hex(CHAIN_ID)
+
+
 # -- the dev signer ------------------------------------------------------------------------------
 
 def test_dev_signer_fills_signs_and_sends(env):
