@@ -90,17 +90,24 @@ def observe(db):
 @pytest.mark.parametrize("seed", range(6))
 def test_cached_account_db_behaves_as_py_evm_s(seed, monkeypatch):
     """The same operations give the same reads, roots and stored state as py-evm's AccountDB,
-    also when later views reopen earlier roots (the shared cache is then warm)."""
+    also when later views reopen earlier roots (the shared cache is then warm).
+
+    Stored state: py-evm's store holds some nodes of the roots made between persists (its
+    pruning keeps part of each); ours holds none of them and is otherwise the same."""
     monkeypatch.setattr(state_cache, "ACCOUNT_READS", Recent(1 << 12))
     monkeypatch.setattr(state_cache, "STORAGE_READS", Recent(1 << 12))
     rng = random.Random(seed)
     plain_store, cached_store = AtomicDB(), AtomicDB()
     plain, cached = AccountDB(plain_store), RootCachedAccountDB(cached_store)
     roots = [BLANK_ROOT_HASH]
+    between = []  # roots made by make_state_root between persists
     for step in range(8):
         for op in random_ops(rng, 25):
-            assert apply(plain, op) == apply(cached, op)
+            made = apply(plain, op)
+            assert made == apply(cached, op)
             assert observe(plain) == observe(cached)
+            if made is not None:
+                between.append(made)
         plain.persist()
         cached.persist()
         assert plain.state_root == cached.state_root
@@ -109,7 +116,22 @@ def test_cached_account_db_behaves_as_py_evm_s(seed, monkeypatch):
         for root in roots:
             assert observe(AccountDB(plain_store, root)) == observe(RootCachedAccountDB(cached_store, root))
         plain, cached = AccountDB(plain_store, plain.state_root), RootCachedAccountDB(cached_store, cached.state_root)
-    assert plain_store.wrapped_db.kv_store == cached_store.wrapped_db.kv_store
+    ours, py_evm = cached_store.wrapped_db.kv_store, plain_store.wrapped_db.kv_store
+    assert all(py_evm.get(key) == value for key, value in ours.items())
+    extra = set(py_evm) - set(ours)
+    assert not extra & trie_nodes_under(py_evm, roots)
+    assert extra <= trie_nodes_under(py_evm, between)
+
+
+def trie_nodes_under(store, roots) -> set[bytes]:
+    """The keys of the account-trie nodes in `store` reachable from `roots`."""
+    seen, stack = set(), list(roots)
+    while stack:
+        key = stack.pop()
+        if key not in seen and key in store:
+            seen.add(key)
+            stack.extend(state_cache.node_references(store[key]))
+    return seen
 
 
 def test_a_second_view_of_a_root_reads_nothing_from_the_store(monkeypatch):

@@ -11,17 +11,33 @@ changes: `RootCachedAccountDB` answers account and storage reads from shared LRU
 Only reads of the trie as committed under its current root are cached; writes pass through,
 change the root, and later reads key on the new root. Reads of pending (journaled) changes
 never reach this layer: py-evm's journal above it answers them.
+
+The account trie of a `RootCachedAccountDB` is also not pruned as it changes. py-evm's
+`AccountDB` prunes every node a trie update replaces (reference counts kept per node, each
+replaced node re-encoded and re-hashed to find its key), which is most of the cost of a state
+root; a traced domain block computes one per transaction (`DomainChain.build_block(trace=
+True)`), so pruning was a quarter of the block's build time. Instead, every node written
+while the state changes stays in the state's write batch, and `ReachableNodesBatch` writes
+only those reachable from the final root when the state is persisted: the same nodes reach
+the store as with py-evm's pruning (the tests compare the stores byte for byte).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.account import AccountDB
 from eth.db.backends.base import BaseDB
+from eth.db.batch import BatchDB
 from eth.db.cache import CacheDB
 from eth.db.accesslog import KeyAccessLoggerDB
+from eth.db.hash_trie import HashTrie
 from eth.db.journal import JournalDB
 from eth.db.storage import AccountStorageDB
+from trie import HexaryTrie
+from trie.constants import NODE_TYPE_BRANCH, NODE_TYPE_EXTENSION
+from trie.utils.nodes import decode_node, get_node_type
 
 from domains.evm.db import ExistsByLookup
 from domains.evm.recent import Recent
@@ -81,9 +97,62 @@ class RootCachedAccountStorageDB(AccountStorageDB):
         self._journal_storage = JournalDB(self._locked_changes)
 
 
+class UnprunedHexaryTrie(HexaryTrie):
+    """py-trie's `HexaryTrie` that never prunes, also in the memory tries of its
+    `squash_changes` (which asks for pruning ones)."""
+
+    __slots__ = ()
+
+    def __init__(self, db, root_hash=HexaryTrie.BLANK_NODE_HASH, prune=False, ref_count=None) -> None:
+        super().__init__(db, root_hash, prune=False)
+
+
+def node_references(encoded_node: bytes) -> list[bytes]:
+    """The hashes of the nodes a trie node refers to (an embedded node, under 32 bytes, holds
+    none: a reference alone takes 33)."""
+    node = decode_node(encoded_node)
+    kind = get_node_type(node)
+    if kind == NODE_TYPE_BRANCH:
+        return [child for child in node[:16] if isinstance(child, bytes) and len(child) == 32]
+    if kind == NODE_TYPE_EXTENSION and isinstance(node[1], bytes) and len(node[1]) == 32:
+        return [node[1]]
+    return []
+
+
+def reachable_nodes(pending: Mapping[bytes, bytes], root: bytes) -> set[bytes]:
+    """The keys of `pending` (node hash -> encoded node) reachable from `root` through
+    pending nodes only: a node not pending is in the store already, and so is all below it."""
+    kept: set[bytes] = set()
+    stack = [root]
+    while stack:
+        key = stack.pop()
+        if key in kept or key not in pending:
+            continue
+        kept.add(key)
+        stack.extend(node_references(pending[key]))
+    return kept
+
+
+class ReachableNodesBatch(BatchDB):
+    """The account trie's write batch (py-evm's, reading through deletes): a commit writes
+    only the pending nodes reachable from `root()` (module docstring)."""
+
+    def __init__(self, wrapped_db, root: Callable[[], bytes]) -> None:
+        super().__init__(wrapped_db, read_through_deletes=True)
+        self._root = root
+
+    def commit_to(self, target_db, apply_deletes: bool = True) -> None:
+        pending = dict(self.diff().pending_items())
+        kept = reachable_nodes(pending, self._root())
+        self.clear()
+        for key in kept:
+            self[key] = pending[key]
+        super().commit_to(target_db, apply_deletes)
+
+
 class RootCachedAccountDB(AccountDB):
     """py-evm's `AccountDB` with its account-trie and storage-trie reads going through
-    `RootKeyedReads`.
+    `RootKeyedReads`, and its account trie unpruned until persisted (module docstring).
 
     The layering is py-evm's own (journal → per-root cache → access logger → trie); the shared
     cache sits between the access logger and the trie, so the accessed-keys log, which block
@@ -91,6 +160,8 @@ class RootCachedAccountDB(AccountDB):
 
     def __init__(self, db, state_root=BLANK_ROOT_HASH) -> None:
         super().__init__(db, state_root)
+        self._batchtrie = ReachableNodesBatch(self._raw_store_db, lambda: self._trie.root_hash)
+        self._trie = HashTrie(UnprunedHexaryTrie(self._batchtrie, state_root))
         trie = self._trie
         self._trie_logger = KeyAccessLoggerDB(RootKeyedReads(trie, lambda: trie.root_hash, ACCOUNT_READS),
                                               log_missing_keys=False)
