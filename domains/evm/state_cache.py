@@ -14,12 +14,13 @@ never reach this layer: py-evm's journal above it answers them.
 
 The account trie of a `RootCachedAccountDB` is also not pruned as it changes. py-evm's
 `AccountDB` prunes every node a trie update replaces (reference counts kept per node, each
-replaced node re-encoded and re-hashed to find its key), which is most of the cost of a state
-root; a traced domain block computes one per transaction (`DomainChain.build_block(trace=
-True)`), so pruning was a quarter of the block's build time. Instead, every node written
-while the state changes stays in the state's write batch, and `ReachableNodesBatch` writes
-only those reachable from the final root when the state is persisted: the same nodes reach
-the store as with py-evm's pruning (the tests compare the stores byte for byte).
+replaced node re-encoded and re-hashed to find its key), a large part of each state root; a
+traced domain block computes one per transaction (`DomainChain.build_block(trace=True)`), and
+pruning was a quarter of its build time. Instead, every node written while the state changes
+stays in the state's write batch, and `ReachableNodesBatch` writes only those reachable from
+the final root when the state is persisted. The store then holds what py-evm's would, less the
+nodes py-evm's pruning left behind of roots made between persists (no persisted root reaches
+them; the tests compare the two stores).
 """
 
 from __future__ import annotations

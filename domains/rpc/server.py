@@ -34,7 +34,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import uvicorn
 from fastapi import FastAPI, Request, Response, WebSocket
@@ -175,7 +175,7 @@ class PlainPostFastPath:
     bad JSON, the dispatcher's answer as HTTP 200 `application/json`, an empty 200 body for
     notifications only."""
 
-    def __init__(self, app, *, answer: Callable[[bytes], Any], max_body_bytes: int) -> None:
+    def __init__(self, app, *, answer: Callable[[bytes], Awaitable[Any]], max_body_bytes: int) -> None:
         self.app = app
         self.answer = answer
         self.max_body_bytes = max_body_bytes
