@@ -119,19 +119,8 @@ def test_cached_account_db_behaves_as_py_evm_s(seed, monkeypatch):
     ours, py_evm = cached_store.wrapped_db.kv_store, plain_store.wrapped_db.kv_store
     assert all(py_evm.get(key) == value for key, value in ours.items())
     extra = set(py_evm) - set(ours)
-    assert not extra & trie_nodes_under(py_evm, roots)
-    assert extra <= trie_nodes_under(py_evm, between)
-
-
-def trie_nodes_under(store, roots) -> set[bytes]:
-    """The keys of the account-trie nodes in `store` reachable from `roots`."""
-    seen, stack = set(), list(roots)
-    while stack:
-        key = stack.pop()
-        if key not in seen and key in store:
-            seen.add(key)
-            stack.extend(state_cache.node_references(store[key]))
-    return seen
+    assert not extra & state_cache.reachable_nodes(py_evm, roots)
+    assert extra <= state_cache.reachable_nodes(py_evm, between)
 
 
 def test_a_second_view_of_a_root_reads_nothing_from_the_store(monkeypatch):

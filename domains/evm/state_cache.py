@@ -25,7 +25,7 @@ them; the tests compare the two stores).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.account import AccountDB
@@ -120,11 +120,11 @@ def node_references(encoded_node: bytes) -> list[bytes]:
     return []
 
 
-def reachable_nodes(pending: Mapping[bytes, bytes], root: bytes) -> set[bytes]:
-    """The keys of `pending` (node hash -> encoded node) reachable from `root` through
+def reachable_nodes(pending: Mapping[bytes, bytes], roots: Iterable[bytes]) -> set[bytes]:
+    """The keys of `pending` (node hash -> encoded node) reachable from `roots` through
     pending nodes only: a node not pending is in the store already, and so is all below it."""
     kept: set[bytes] = set()
-    stack = [root]
+    stack = list(roots)
     while stack:
         key = stack.pop()
         if key in kept or key not in pending:
@@ -144,7 +144,7 @@ class ReachableNodesBatch(BatchDB):
 
     def commit_to(self, target_db, apply_deletes: bool = True) -> None:
         pending = dict(self.diff().pending_items())
-        kept = reachable_nodes(pending, self._root())
+        kept = reachable_nodes(pending, [self._root()])
         self.clear()
         for key in kept:
             self[key] = pending[key]
