@@ -105,9 +105,11 @@ def build_app(node: DomainNode, *, dev_signer: bool = False, cors_origins=("*",)
     @app.post("/")
     async def http_rpc(request: Request) -> Response:
         try:
-            body = await read_body(request, config.max_body_bytes)
+            body = await read_body(request.scope, request.receive, config.max_body_bytes)
         except RpcError as exc:
             return json_response(error_response(None, exc))
+        if body is None:
+            return json_response(None)  # the client left before sending its request
         return json_response(await answer(body))
 
     # In front of the whole FastAPI app (its own outer middleware included); what uvicorn
@@ -153,25 +155,11 @@ def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8545, *, log_level:
 
 # -- HTTP ----------------------------------------------------------------------------------------
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than `limit` bytes (-32600) without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise InvalidRequest(f"request body too large: {int(declared)} bytes, the limit is {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise InvalidRequest(f"request body too large: over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 class PlainPostFastPath:
     """ASGI middleware answering `POST /` requests that carry no `Origin` header (module
     docstring); it hands every other request to `app` unchanged.
 
-    What it answers matches the FastAPI route: the body limit (`read_asgi_body`), -32700 for
+    What it answers matches the FastAPI route: the body limit (`read_body`), -32700 for
     bad JSON, the dispatcher's answer as HTTP 200 `application/json`, an empty 200 body for
     notifications only."""
 
@@ -186,7 +174,7 @@ class PlainPostFastPath:
             await self.app(scope, receive, send)
             return
         try:
-            body = await read_asgi_body(scope, receive, self.max_body_bytes)
+            body = await read_body(scope, receive, self.max_body_bytes)
         except RpcError as exc:
             value = error_response(None, exc)
         else:
@@ -200,9 +188,9 @@ class PlainPostFastPath:
         await send({"type": "http.response.body", "body": content})
 
 
-async def read_asgi_body(scope, receive, limit: int) -> bytes | None:
-    """`read_body` on a raw ASGI request: the body, None if the client disconnected first,
-    -32600 past `limit` bytes (by Content-Length, or while streaming)."""
+async def read_body(scope, receive, limit: int) -> bytes | None:
+    """The body of an ASGI HTTP request, None if the client disconnected first; past `limit`
+    bytes -32600, by Content-Length before reading, or while streaming a chunked body."""
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > limit:
             raise InvalidRequest(f"request body too large: {int(value)} bytes, the limit is {limit}")
