@@ -71,6 +71,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from eth.abc import BlockAPI, SignedTransactionAPI
+from eth_utils import keccak
 
 from chain.keys import Signer
 from chain.scale import compact_len, decode_u32, encode_u32
@@ -171,18 +172,32 @@ class CumulativeTxCheck:
         return None
 
 
+#: `verified(raw)`: the decoded transaction and its sender when the exact bytes `raw` were
+#: already decoded and signature- and chain-id-checked (by the pool), else None.
+Verified = Callable[[bytes], "tuple[SignedTransactionAPI, bytes] | None"]
+
+
 class EvmTxRules:
     """`domains.bundles.BundleTxRules` for raw EVM transactions on the parent state `view`.
-    Decoded transactions are kept by hash for the block builder."""
+    Decoded transactions are kept by hash for the block builder.
 
-    def __init__(self, view: PoolView) -> None:
+    Decoding and sender recovery are pure functions of the bytes, so for bytes that `verified`
+    knows (the operator's own pool) their earlier result is taken instead of recovering the
+    signature again; any other bytes are decoded and checked here."""
+
+    def __init__(self, view: PoolView, verified: Verified | None = None) -> None:
         self.view = view
+        self.verified = verified
         self.transactions: dict[bytes, SignedTransactionAPI] = {}
         self._by_raw: dict[bytes, SignedTransactionAPI] = {}
 
     def decode(self, raw: bytes) -> tuple[bytes, int, bytes]:
-        tx = decode_transaction(self.view.decode, raw)
-        sender = check_signature_and_chain_id(tx, self.view.chain_id)
+        known = self.verified(raw) if self.verified is not None else None
+        if known is not None:
+            tx, sender = known
+        else:
+            tx = decode_transaction(self.view.decode, raw)
+            sender = check_signature_and_chain_id(tx, self.view.chain_id)
         self.transactions[tx.hash] = tx
         self._by_raw[bytes(raw)] = tx
         return sender, tx.gas, tx.hash
@@ -209,11 +224,12 @@ class DerivedBlock:
         return tuple(c.inboxed for c in self.checked)
 
 
-def derive_domain_block(bundles: Sequence[Bundle], randomness: bytes, view: PoolView, tx_range: int) -> DerivedBlock:
+def derive_domain_block(bundles: Sequence[Bundle], randomness: bytes, view: PoolView, tx_range: int,
+                        verified: Verified | None = None) -> DerivedBlock:
     """Spec §2.4 steps 1-3 (module docstring): check each bundle on the parent state, take the
     valid bundles' transactions in inbox order, deduplicate, shuffle by the consensus
-    randomness."""
-    rules = EvmTxRules(view)
+    randomness. `verified`: see `EvmTxRules`."""
+    rules = EvmTxRules(view, verified)
     checked = []
     for bundle in bundles:
         result = bundle_validity(bundle, rules, tx_range)
@@ -492,7 +508,8 @@ class Operator:
         if head.block_number != parent_receipt.domain_block_number:
             raise OperatorError(f"domain head #{head.block_number} is not the latest receipt's block "
                                 f"#{parent_receipt.domain_block_number}")
-        derived = derive_domain_block(ours, randomness, self.node.pool_view(), self.tx_range)
+        derived = derive_domain_block(ours, randomness, self.node.pool_view(), self.tx_range,
+                                      verified=self._pool_verified)
         made: list[ExecutionReceipt] = []
 
         def receipt_writes(built) -> dict[bytes, bytes]:
@@ -531,6 +548,14 @@ class Operator:
                  block.number, number, len(ours), sum(1 for c in derived.checked if not c.inboxed.is_valid),
                  len(block.transactions), receipt.hash().hex()[:16])
         return receipt
+
+    def _pool_verified(self, raw: bytes) -> tuple[SignedTransactionAPI, bytes] | None:
+        """The pool's decoded transaction and sender for exactly the bytes `raw` (a transaction's
+        hash is keccak of its canonical encoding; the bytes are compared too), else None."""
+        entry = self.node.pool.get(keccak(raw))
+        if entry is None or entry.raw != raw:
+            return None
+        return entry.tx, entry.sender
 
     # -- consensus reorgs ----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 from eth_account import Account
-from eth_utils import to_canonical_address
+from eth_utils import keccak, to_canonical_address
 
 from chain.keys import Ed25519Signer
 from chain.runtime.pallet import BlockContext
@@ -249,6 +249,41 @@ def test_invalid_bundles_are_excluded_whole(node):
     out = derive_domain_block([good], h("r"), view, narrow)
     assert out.checked[0].inboxed.invalid_type == InvalidBundleType.OUT_OF_RANGE_TX
     assert signer_in_tx_range(vrf_hash(good.header.proof_of_election), sender_of(0), narrow) is False
+
+
+def test_pool_verified_transactions_are_not_decoded_again(node):
+    """The operator hands derivation its pool's decoded transactions (`Operator._pool_verified`):
+    same derived block; only bytes the pool holds exactly are taken from it."""
+    op = operator(node)
+    pooled = [raw_tx(node.chain_id, s, 0) for s in range(3)]
+    for raw in pooled:
+        node.submit_raw_transaction(raw)
+    outsider = raw_tx(node.chain_id, 4, 0)
+    bundle = bundle_of(node, pooled + [outsider], slot=1)
+    asked = []
+
+    def verified(raw):
+        found = op._pool_verified(raw)
+        asked.append((raw, found is not None))
+        return found
+
+    view = node.pool_view()
+    plain = derive_domain_block([bundle], h("r"), view, tx_range_for(1))
+    fast = derive_domain_block([bundle], h("r"), view, tx_range_for(1), verified=verified)
+    assert asked == [(raw, raw != outsider) for raw in bundle.extrinsics]
+    assert fast.checked == plain.checked
+    assert [t.hash for t in fast.transactions] == [t.hash for t in plain.transactions]
+    first = node.pool.get(keccak(pooled[0]))
+    assert next(t for t in fast.transactions if t.hash == first.hash) is first.tx
+    # An entry under the bytes' hash whose own bytes differ is not used (simulated: two
+    # encodings cannot share a hash).
+    node.pool._by_hash[keccak(outsider)] = node.pool.get(keccak(pooled[1]))
+    assert op._pool_verified(outsider) is None
+    # Garbage is still undecodable, whatever the pool holds.
+    junk = make_bundle(SIGNER, domain_id=0, operator_id=0, slot=2, proof_of_time=POT,
+                       receipt=genesis_receipt_of(node.chain), extrinsics=[b"\x02junk"], gas_limits=[0])
+    out = derive_domain_block([junk], h("r"), view, tx_range_for(1), verified=op._pool_verified)
+    assert out.checked[0].inboxed.invalid_type == InvalidBundleType.UNDECODABLE_TX
 
 
 def test_operator_executes_the_domain_block_and_its_trace(node):
