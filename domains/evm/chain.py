@@ -52,6 +52,7 @@ from eth.exceptions import BlockNotFound, HeaderNotFound, TransactionNotFound
 from eth.rlp.sedes import chain_gaps as chain_gaps_sedes
 from eth.vm.chain_context import ChainContext
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
+from eth.vm.forks.cancun.state import get_total_blob_gas
 from eth_utils import ValidationError
 
 from chain.store import KVStore, StoreError
@@ -395,7 +396,8 @@ class DomainChain:
                     continue
                 receipt, computation = vm.apply_transaction(current, tx)
                 current = vm.add_receipt_to_header(current, receipt)
-                current = vm.increment_blob_gas_used(current, tx)
+                if get_total_blob_gas(tx):  # else the header copy would change nothing (~30 µs)
+                    current = vm.increment_blob_gas_used(current, tx)
                 included.append(tx)
                 receipts.append(receipt)
                 computations.append(computation)
