@@ -182,8 +182,10 @@ class EvmTxRules:
     Decoded transactions are kept by hash for the block builder.
 
     Decoding and sender recovery are pure functions of the bytes, so for bytes that `verified`
-    knows (the operator's own pool) their earlier result is taken instead of recovering the
-    signature again; any other bytes are decoded and checked here."""
+    knows (the operator's own pool) the pool's transaction object is taken instead of decoding
+    them again (the RLP decode and hashing are most of the check; the recovered sender is also
+    cached by hash in `check_signature_and_chain_id`); any other bytes are decoded and checked
+    here."""
 
     def __init__(self, view: PoolView, verified: Verified | None = None) -> None:
         self.view = view
