@@ -184,3 +184,29 @@ def test_a_sender_is_recovered_once_per_transaction(monkeypatch):
     except TxRejected as exc:
         assert "bad signature" in str(exc)
     assert len(recoveries) == 2
+
+
+def test_the_journal_follows_the_pool_through_a_block(tmp_path):
+    """Journaled transactions are forgotten when a block uses their nonces (in one store write
+    per block), and a replaced one when its replacement arrives; the rest survive a restart."""
+    from chain.store import KVStore
+    from domains.evm.txpool import PoolJournal
+
+    chain = DomainChain.create(tmp_path / "d", dev_genesis())
+    store = KVStore(tmp_path / "pool", durable=False)
+    node = DomainNode(chain, journal=PoolJournal(store))
+    writes = []
+    real_write = store.write_batch
+    store.write_batch = lambda batch: (writes.append(dict(batch)), real_write(batch))[1]
+    for nonce in range(3):
+        node.submit_raw_transaction(raw_tx(node, 0, nonce))
+    node.submit_raw_transaction(raw_tx(node, 1, 0))
+    node.submit_raw_transaction(raw_tx(node, 1, 0, maxFeePerGas=2 * 10**10, maxPriorityFeePerGas=2 * 10**9))
+    node.submit_raw_transaction(raw_tx(node, 2, 5))  # a nonce gap: stays queued
+    assert len(PoolJournal(store).load()) == 5
+    writes.clear()
+    node.produce_block()
+    assert len(writes) == 1 and all(v is None for v in writes[0].values()) and len(writes[0]) == 4
+    assert PoolJournal(store).load() == [raw_tx(node, 2, 5)]
+    chain.close()
+    store.close()

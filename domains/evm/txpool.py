@@ -193,23 +193,29 @@ class TxPool:
     def prune(self, nonce_of: Callable[[bytes], int], dropped: Iterable[bytes] = ()) -> None:
         """After a block: forget transactions whose nonces are used, and `dropped` ones."""
         with self._lock:
+            removed = []
             for tx_hash in dropped:
                 entry = self._by_hash.get(tx_hash)
                 if entry is not None:
-                    self._remove(entry)
+                    self._remove(entry, journal=False)
+                    removed.append(entry)
             for sender in list(self._by_sender):
                 account_nonce = nonce_of(sender)
                 for nonce in [n for n in self._by_sender[sender] if n < account_nonce]:
-                    self._remove(self._by_sender[sender][nonce])
+                    entry = self._by_sender[sender][nonce]
+                    self._remove(entry, journal=False)
+                    removed.append(entry)
+            if self.journal is not None and removed:
+                self.journal.forget(*removed)  # one store write for the whole block
 
-    def _remove(self, entry: PoolTx) -> None:
+    def _remove(self, entry: PoolTx, *, journal: bool = True) -> None:
         slots = self._by_sender.get(entry.sender, {})
         if slots.get(entry.nonce) is entry:
             del slots[entry.nonce]
         if not slots:
             self._by_sender.pop(entry.sender, None)
         self._by_hash.pop(entry.hash, None)
-        if self.journal is not None:
+        if journal and self.journal is not None:
             self.journal.forget(entry)
 
     def restore(self) -> tuple[int, int]:
@@ -275,8 +281,8 @@ class PoolJournal:
     def record(self, entry: PoolTx) -> None:
         self.store.put(self.PREFIX + entry.hash, entry.raw)
 
-    def forget(self, entry: PoolTx) -> None:
-        self.store.write_batch({self.PREFIX + entry.hash: None})
+    def forget(self, *entries: PoolTx) -> None:
+        self.store.write_batch({self.PREFIX + entry.hash: None for entry in entries})
 
     def load(self) -> list[bytes]:
         return [raw for _, raw in self.store.iterate(self.PREFIX)]
