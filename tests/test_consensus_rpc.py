@@ -91,6 +91,13 @@ def test_segment_headers_and_pieces(env):
     piece = bytes.fromhex(rpc.result("subspace_piece", 1)[2:])
     assert is_piece_valid(node.kzg, piece, node.segment_commitment(0), 1, TEST)
     assert rpc.result("subspace_piece", 10**9) is None
+    assert rpc.result("subspace_piece", 2**64 - 1) is None
+    error = rpc.call("subspace_piece", 2**64)["error"]  # a u64 index; was an OverflowError (-32603)
+    assert error["code"] == -32602 and "at most 18446744073709551615" in error["message"]
+    assert rpc.call("subspace_segmentHeaders", [2**64])["error"]["code"] == -32602
+    for bad in ("0x-1", "0x 1", "0x1_0"):
+        assert rpc.call("chain_getBlockHash", bad)["error"]["code"] == -32602, bad
+    assert rpc.result("chain_getBlockHash", "0X0") == rpc.result("chain_getBlockHash", 0)
     assert rpc.call("subspace_lastSegmentHeaders", -1)["error"]["code"] == -32602
     assert rpc.call("subspace_lastSegmentHeaders", 1001)["error"]["code"] == -32602
 
@@ -140,6 +147,9 @@ def test_subscriptions_for_new_heads_and_slots(env):
         assert head["subscription"] == heads_id and head["result"]["number"] == hex(produced.number)
         slot = seen["subspace_slot_info"]
         assert slot["subscription"] == slots_id and {"slotNumber", "globalChallenge", "solutionRange"} <= set(slot["result"])
+        for bad in (1.7, True, -1, "0x-1", [heads_id]):
+            ws.send(json.dumps({"jsonrpc": "2.0", "id": 9, "method": "chain_unsubscribeNewHeads", "params": [bad]}))
+            assert json.loads(ws.recv())["error"]["code"] == -32602, bad
         ws.send(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "chain_unsubscribeNewHeads", "params": [heads_id]}))
         assert json.loads(ws.recv())["result"] is True
 

@@ -32,7 +32,9 @@ from domains.evm.genesis import dev_accounts, dev_genesis
 from domains.evm.node import DomainNode
 from domains.rpc.fees import SUGGESTED_TIP
 from domains.rpc.methods import all_methods
-from domains.rpc.server import build_app
+from domains.evm import tracing
+from domains.rpc.errors import ParseError
+from domains.rpc.server import build_app, decode_json, json_nesting_depth
 from domains.rpc.testing import LiveServer
 from tests.rpc_schema import method_names, validate_result
 
@@ -493,6 +495,51 @@ def test_parse_errors_and_invalid_requests(env):
     assert answer["error"]["code"] == -32602
 
 
+def test_hostile_json_is_a_parse_error_and_the_server_keeps_serving(env):
+    # 100,000 nested arrays overflowed the C stack inside json.loads and killed the process
+    # (py-evm raises the recursion limit, so no RecursionError came first).
+    with pytest.raises(ParseError, match="nest deeper than 512"):
+        decode_json(b"[" * 100_000 + b"]" * 100_000)
+    assert decode_json(b"[" * 512 + b"]" * 512) is not None
+    assert decode_json('["' + "[" * 5_000 + '"]') == ["[" * 5_000]  # brackets in strings do not nest
+    assert json_nesting_depth(b'[{"x": [1, "]]]"]}, []]') == 3
+    assert json_nesting_depth(b'["\\"[[[", [["\\\\"]]]') == 3  # escaped quotes end no string
+    answer = env.rpc.raw(b"[" * 600 + b"]" * 600).json()
+    assert answer["error"]["code"] == -32700 and "nest deeper than 512 levels" in answer["error"]["message"]
+    # NaN, Infinity and overflowing numbers are not JSON (and could not be echoed back as an id).
+    for body in (b'{"jsonrpc":"2.0","id":NaN,"method":"eth_chainId"}', b'{"jsonrpc":"2.0","id":-Infinity,"method":"x"}',
+                 b'{"jsonrpc":"2.0","id":1e400,"method":"eth_chainId"}'):
+        answer = env.rpc.raw(body).json()
+        assert answer == {"jsonrpc": "2.0", "id": None, "error": answer["error"]} and answer["error"]["code"] == -32700
+    assert env.rpc.result("eth_chainId") == hex(CHAIN_ID)
+
+
+def test_hex_parameters_take_hex_digits_only(env):
+    """Python's int(s, 16) and bytes.fromhex take signs, blanks, underscores and non-ASCII
+    digits: "0x-1" reached py-evm as block -1 (a -32603) and "0x١" read as block 1."""
+    address = ACCOUNTS[0][0]
+    for bad in ("0x-1", "0x+1", "0x 1", "0x1 ", "0x1_0", "0x\u0661", "0x-0"):
+        error = env.rpc.error("eth_getBalance", address, bad)
+        assert error["code"] == -32602 and "invalid hex" in error["message"], (bad, error)
+        error = env.rpc.error("eth_getStorageAt", address, bad, "latest")
+        assert error["code"] == -32602 and "invalid hex" in error["message"], (bad, error)
+    error = env.rpc.error("eth_getTransactionByBlockNumberAndIndex", "0x2", "0x-1")
+    assert error["code"] == -32602
+    error = env.rpc.error("eth_getBalance", address + "  ")
+    assert error["code"] == -32602 and "invalid hex" in error["message"]
+    assert env.rpc.error("web3_sha3", "0x00  00")["code"] == -32602
+    assert env.rpc.result("eth_getBalance", address, "0X2") == env.rpc.result("eth_getBalance", address, "0x2")
+
+
+def test_log_filters_read_like_geth(env):
+    everything = env.rpc.result("eth_getLogs", {"fromBlock": "0x0", "toBlock": "0x2"})
+    assert everything and env.rpc.result("eth_getLogs", {"fromBlock": "0x0", "toBlock": "0x2", "address": []}) == everything
+    error = env.rpc.error("eth_getLogs", {"fromBlock": "0x0", "topics": [[None, "garbage"]]})
+    assert error["code"] == -32602 and "topics: position 0" in error["message"]
+    error = env.rpc.error("eth_newFilter", {"fromBlock": "0x2", "toBlock": "0x1"})
+    assert error == {"code": -32602, "message": "invalid block range params"}
+
+
 def test_unknown_method_and_bad_params_name_the_parameter(env):
     assert env.rpc.error("eth_noSuchThing") == {
         "code": -32601, "message": "the method eth_noSuchThing does not exist/is not available"}
@@ -656,6 +703,49 @@ def test_trace_transaction_block_and_call(env):
     frame = env.rpc.result("debug_traceCall", {"to": "0x" + REVERTER.hex(), "data": "0x" + error_data("x").hex()},
                            "latest", {"tracer": "callTracer"})
     assert frame["error"] == "execution reverted" and frame["revertReason"] == "x"
+
+
+def test_trace_call_checks_the_call_as_eth_call_does(env, monkeypatch):
+    sender = ACCOUNTS[0][0]
+    poor = "0x" + "66" * 20
+    cases = [
+        {"from": sender, "to": ACCOUNTS[1][0], "gas": "0x0"},  # intrinsic gas too low
+        {"from": poor, "to": ACCOUNTS[1][0], "value": "0x1"},  # insufficient funds
+        {"from": sender, "to": ACCOUNTS[1][0], "maxFeePerGas": "0x1"},  # below the base fee
+        {"from": sender, "to": ACCOUNTS[1][0], "chainId": "0x1"},  # another chain
+        {"from": sender, "to": ACCOUNTS[1][0], "maxFeePerGas": hex(10**10), "maxPriorityFeePerGas": hex(10**11)},
+    ]
+    for request in cases:
+        expected = env.rpc.error("eth_call", request, "latest")
+        assert env.rpc.error("debug_traceCall", request, "latest") == expected, request
+    # geth's TraceCallConfig carries state and block overrides beside the tracer options.
+    frame = env.rpc.result("debug_traceCall", {"from": poor, "to": ACCOUNTS[1][0], "value": "0x5"}, "latest",
+                           {"tracer": "callTracer", "stateOverrides": {poor: {"balance": "0x10"}}})
+    assert frame["value"] == "0x5" and "error" not in frame
+    error = env.rpc.error("debug_traceCall", {"to": ACCOUNTS[1][0]}, "latest", {"stateOverrides": {poor: 5}})
+    assert error["code"] == -32602 and "invalid argument 2" in error["message"]
+    # A struct log past the node's cap (no "limit" given) is an error, not gigabytes.
+    loop = {"from": sender, "to": poor, "gas": hex(1_000_000)}
+    overrides = {"stateOverrides": {poor: {"code": "0x5b600056"}}}  # JUMPDEST PUSH1 0 JUMP, forever
+    monkeypatch.setattr(tracing, "MAX_STRUCT_LOGS", 50)
+    error = env.rpc.error("debug_traceCall", loop, "latest", overrides)
+    assert error["code"] == -32000 and "exceeds 50 steps" in error["message"]
+    limited = env.rpc.result("debug_traceCall", loop, "latest", {**overrides, "limit": 10})
+    assert len(limited["structLogs"]) == 10 and limited["failed"] is True
+
+
+def test_dev_signer_refuses_what_it_cannot_sign(env):
+    sender, to = ACCOUNTS[5][0], ACCOUNTS[0][0]
+    for request, words in (({"from": sender, "to": to, "type": "0x4"}, "non-empty authorizationList"),
+                           ({"from": sender, "type": "0x4", "authorizationList": [
+                               {"chainId": "0x0", "address": to, "nonce": "0x0", "yParity": "0x0", "r": "0x1", "s": "0x1"}]},
+                            "needs a `to` address"),
+                           ({"from": sender, "to": to, "authorizationList": [
+                               {"chainId": "0x0", "address": to, "nonce": "0x0", "yParity": "0x5", "r": "0x1", "s": "0x1"}]},
+                            "cannot sign it")):
+        for method in ("eth_signTransaction", "eth_sendTransaction"):
+            error = env.rpc.error(method, request)
+            assert error["code"] == -32602 and words in error["message"], (method, request, error)
 
 
 # -- robustness --------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ from eth_utils import ValidationError, to_checksum_address
 
 from domains.evm.chain import DomainChain
 from domains.evm.db import CommittedDB
+from domains.evm import tracing
 from domains.evm.revert import PANIC_REASONS, decode_revert_reason, vm_error_text
 
 __all__ = [
@@ -907,6 +908,33 @@ def call(chain: DomainChain, request: CallRequest, header: BlockHeaderAPI, *,
         return session.run(gas).result
     except _Rejected as exc:
         raise ExecutionError(f"err: {exc.message} (supplied gas {gas})") from exc
+
+
+def trace_call(chain: DomainChain, request: CallRequest, header: BlockHeaderAPI, tracer: Any, *,
+               state_overrides: Any = None, block_overrides: Any = None,
+               gas_cap: int = RPC_GAS_CAP) -> None:
+    """debug_traceCall: `request` checked and executed exactly as `call` does (same defaults,
+    overrides, fee and balance rules and errors), with `tracer` (a `domains.evm.tracing`
+    tracer) watching; every change is discarded. The trace is `tracer.result()`."""
+    session = _Session.open(chain, header, request, state_overrides=state_overrides,
+                            block_overrides=block_overrides)
+    gas = _call_gas(request.gas, gas_cap)
+    tx = session.transaction(gas)
+    try:
+        session.precheck(tx)
+    except _Rejected as exc:
+        raise ExecutionError(f"err: {exc.message} (supplied gas {gas})") from exc
+    state = session.state
+    view = tracing.tracing_view(state, tracer)
+    snapshot = state.snapshot()
+    try:
+        computation = view.apply_transaction(tx)
+        gas_used = session.vm_class.finalize_gas_used(tx, computation)
+    except ValidationError as exc:
+        raise ExecutionError(f"err: {exc} (supplied gas {gas})") from exc
+    finally:
+        state.revert(snapshot)
+    tracer.finish(tx, computation, gas_used)
 
 
 def _call_gas(requested: int | None, gas_cap: int) -> int:

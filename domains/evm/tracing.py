@@ -120,6 +120,16 @@ class UnsupportedTracer(ValueError):
         self.name = name
 
 
+#: The most struct-log entries a trace without a `limit` may hold. Each costs a few hundred
+#: bytes while the trace is built: a 30M-gas loop (~7 million steps) would take gigabytes of
+#: memory and minutes; a real transaction rarely takes more than some tens of thousands.
+MAX_STRUCT_LOGS = 250_000
+
+
+class TraceTooLarge(Exception):
+    """A trace outgrew `MAX_STRUCT_LOGS`; execution stopped there and nothing was kept."""
+
+
 class TraceConfigError(ValueError):
     """A TraceConfig option has the wrong type or value; the message names the option."""
 
@@ -509,6 +519,10 @@ class StructLogger(Tracer):
         frame.op_log = None
         if self.limit and len(self.logs) >= self.limit:
             return
+        if not self.limit and len(self.logs) >= MAX_STRUCT_LOGS:
+            raise TraceTooLarge(f"the struct log exceeds {MAX_STRUCT_LOGS:,} steps (the node's cap when the "
+                                f"trace config sets no limit): set \"limit\" for the first steps, or use the "
+                                f"callTracer")
         if len(computation.code) == 0:
             return  # geth does not run (or log) the implicit STOP of an account without code
         step: dict[str, Any] = {"pc": frame.op_pc, "op": _OPCODE_NAMES[frame.op],
@@ -929,6 +943,12 @@ def _free_call_state_class(base: type) -> type:
         "transaction_executor_class": type(f"Call{executor.__name__}",
                                            (_FreeCallExecutor, executor), {}),
     })
+
+
+def tracing_view(state: StateAPI, tracer: "Tracer") -> StateAPI:
+    """A view over `state` (same account database and context; its changes are `state`'s)
+    whose transactions run with `tracer` watching."""
+    return _state_view(state, _traced_state_class(type(state)), tracer)
 
 
 def _state_view(state: StateAPI, view_class: type, tracer: Tracer) -> StateAPI:

@@ -3,7 +3,8 @@
 
 A filter object (execution-apis `Filter`) is either a block range (`fromBlock`, `toBlock`,
 default `latest`) or one block (`blockHash`), plus:
-- `address`: one address or a list; a log matches if it was emitted by any of them;
+- `address`: one address or a list; a log matches if it was emitted by any of them (an empty
+  list: any address, as geth reads it);
 - `topics`: up to four positions, each null (anything), one topic, or a list of topics (any
   of them; an empty list or a list holding null also means anything). A log matches if every
   constrained position matches; a log with fewer topics than the filter has positions does not.
@@ -105,9 +106,10 @@ def _field(value: dict, name: str, parse):
         raise ParamError(f"{name}: {exc}") from None
 
 
-def _addresses(value: Any) -> frozenset[bytes]:
+def _addresses(value: Any) -> frozenset[bytes] | None:
+    """One address or a list of them; an empty list constrains nothing (as geth reads it)."""
     if isinstance(value, list):
-        return frozenset(address(item) for item in value)
+        return frozenset(address(item) for item in value) or None
     return frozenset({address(value)})
 
 
@@ -129,9 +131,11 @@ def _topic_position(item: Any) -> frozenset[int] | None:
     if item is None:
         return None
     if isinstance(item, list):
-        if not item or any(t is None for t in item):
+        # Every listed topic is checked, even when a null in the list makes the position open.
+        wanted = [t if t is None else int.from_bytes(hash32(t), "big") for t in item]
+        if not wanted or None in wanted:
             return None
-        return frozenset(int.from_bytes(hash32(t), "big") for t in item)
+        return frozenset(wanted)
     return frozenset({int.from_bytes(hash32(item), "big")})
 
 

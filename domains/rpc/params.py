@@ -16,6 +16,7 @@ Encoding rules are the execution-apis ones, as geth applies them:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
@@ -50,12 +51,20 @@ class BlockRef:
 LATEST = BlockRef(tag="latest")
 
 
+#: Hex digits only: no sign, whitespace, underscores or non-ASCII digits, all of which
+#: Python's `int(s, 16)` and `bytes.fromhex` would otherwise accept.
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
+
+
 def _hex_digits(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise ParamError(f"expected a 0x-prefixed hex string for {what}, got {_json_type(value)}")
     if not value.startswith(("0x", "0X")):
         raise ParamError("hex string without 0x prefix")
-    return value[2:]
+    digits = value[2:]
+    if not _HEX_DIGITS.fullmatch(digits):
+        raise ParamError(f"invalid hex in {what}: {shorten(value)!r} (0x then digits 0-9, a-f)")
+    return digits
 
 
 def quantity(value: Any) -> int:
@@ -88,7 +97,7 @@ def data(value: Any) -> bytes:
     try:
         return bytes.fromhex(digits)
     except ValueError:
-        raise ParamError(f"invalid hex string {_short(value)!r}") from None
+        raise ParamError(f"invalid hex string {shorten(value)!r}") from None
 
 
 def fixed_bytes(length: int, what: str) -> Callable[[Any], bytes]:
@@ -97,7 +106,7 @@ def fixed_bytes(length: int, what: str) -> Callable[[Any], bytes]:
     def parse(value: Any) -> bytes:
         raw = data(value)
         if len(raw) != length:
-            raise ParamError(f"{what} must be {length} bytes, got {len(raw)}: {_short(value)!r}")
+            raise ParamError(f"{what} must be {length} bytes, got {len(raw)}: {shorten(value)!r}")
         return raw
 
     parse.__name__ = what.replace(" ", "_")
@@ -111,16 +120,11 @@ hash32 = fixed_bytes(32, "hash")
 def storage_key(value: Any) -> int:
     """A storage slot: up to 32 bytes of hex, leading zeros allowed (`bytesMax32`)."""
     if not isinstance(value, str) or not value.startswith(("0x", "0X")):
-        raise ParamError(f"invalid hex in storage key: {value!r}")
-    digits = value[2:]
+        raise ParamError(f"invalid hex in storage key: {shorten(value)!r}")
+    digits = _hex_digits(value, "a storage key")
     if len(digits) > 64:
-        raise ParamError(f"storage key too long (want at most 32 bytes): {value!r}")
-    if not digits:
-        return 0
-    try:
-        return int(digits, 16)
-    except ValueError:
-        raise ParamError(f"invalid hex in storage key: {value!r}") from None
+        raise ParamError(f"storage key too long (want at most 32 bytes): {shorten(value)!r}")
+    return int(digits, 16) if digits else 0
 
 
 def boolean(value: Any) -> bool:
@@ -211,7 +215,7 @@ def _json_type(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"the number {value}"
     if isinstance(value, str):
-        return f"the string {_short(value)!r}"
+        return f"the string {shorten(value)!r}"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):
@@ -219,6 +223,6 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def shorten(value: Any, limit: int = 80) -> str:
     text = str(value)
     return text if len(text) <= limit else text[:limit] + "..."

@@ -29,8 +29,11 @@ become JSON-RPC error objects.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import math
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -208,10 +211,47 @@ async def read_body(scope, receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
+#: The deepest nesting of arrays and objects a request may have. CPython's JSON decoder recurses
+#: once per level, and py-evm and py_ecc raise the interpreter's recursion limit to 100,000 at
+#: import, so its RecursionError guard no longer fires before the C stack overflows (a body of
+#: 70,000 `[` killed the process). JSON-RPC requests nest a few levels; Go's encoding/json
+#: stops at 10,000.
+MAX_JSON_DEPTH = 512
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+#: Keeps only the brackets, as +1 (opening) and -1 (closing, 0xff as a signed byte).
+_BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def json_nesting_depth(body: bytes) -> int:
+    """How deep arrays and objects nest in `body` (brackets inside strings do not count; for
+    malformed JSON, an upper bound of what a decoder would reach)."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS).translate(_BRACKET_STEPS)
+    return max(itertools.accumulate(memoryview(brackets).cast("b")), default=0)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return number
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 def decode_json(body: bytes | str) -> Any:
-    """The decoded JSON, or -32700 saying why not."""
+    """The decoded JSON, or -32700 saying why not: malformed, nested deeper than
+    `MAX_JSON_DEPTH`, or with NaN / Infinity (Python's extension, which the answer could not
+    echo back as JSON)."""
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    # Depth ≤ the number of opening brackets: only a body with many of them is scanned.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and json_nesting_depth(raw) > MAX_JSON_DEPTH:
+        raise ParseError(f"parse error: arrays and objects nest deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(body)
+        return json.loads(body, parse_float=_finite_float, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
         raise ParseError(f"parse error: {exc}") from None
 

@@ -112,6 +112,11 @@ def transaction_type(request: execution.CallRequest, london: bool) -> int:
         raise InvalidParams(f"invalid argument 0 (transaction): unknown transaction type {kind}")
     if kind in LONDON_TYPES and not london:
         raise ServerError(f"transaction type {kind} is not valid before London is active")
+    if kind == 4 and request.to is None:
+        raise InvalidParams("invalid argument 0 (transaction): a set-code (type 4) transaction needs a `to` address")
+    if kind == 4 and not request.authorization_list:
+        raise InvalidParams("invalid argument 0 (transaction): a set-code (type 4) transaction needs a non-empty "
+                            "authorizationList")
     return kind
 
 
@@ -174,7 +179,10 @@ def signing_key(node: DomainNode, sender: bytes | None) -> bytes:
 
 def sign_transaction(chain: DomainChain, filled: FilledTransaction, key: bytes) -> tuple[bytes, SignedTransactionAPI]:
     """(raw bytes, decoded py-evm transaction) of `filled` signed with `key`."""
-    raw = bytes(Account.sign_transaction(filled.to_eth_account(), key).raw_transaction)
+    try:
+        raw = bytes(Account.sign_transaction(filled.to_eth_account(), key).raw_transaction)
+    except (TypeError, ValueError) as exc:  # eth-account's field validation
+        raise InvalidParams(f"invalid argument 0 (transaction): cannot sign it: {exc}") from None
     decoded = chain.pending_vm().get_transaction_builder().decode(raw)
     return raw, decoded
 

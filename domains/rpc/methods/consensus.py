@@ -23,7 +23,7 @@ from domains.rpc import formatting as fmt
 from domains.rpc.context import Context
 from domains.rpc.dispatch import MethodTable, Param
 from domains.rpc.errors import InvalidParams, RpcError, METHOD_NOT_FOUND
-from domains.rpc.params import ParamError, data, fixed_bytes
+from domains.rpc.params import UINT64_MAX, ParamError, shorten, data, fixed_bytes, quantity
 
 hash32 = fixed_bytes(32, "block hash")
 
@@ -57,18 +57,15 @@ def _block_number_or_hash(value: Any) -> int | bytes | None:
         if value < 0:
             raise ParamError("block number must not be negative")
         return value
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return int(value, 16)
-        except ValueError:
-            raise ParamError(f"not a hex block number: {value!r}") from None
-    raise ParamError(f"expected a block number, got {value!r}")
+    if isinstance(value, str) and value.startswith(("0x", "0X")):
+        return quantity(value)
+    raise ParamError(f"expected a block number, got {shorten(value)!r}")
 
 
 def _non_negative(name: str, limit: int | None = None):
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ParamError(f"{name} must be a non-negative integer, got {value!r}")
+            raise ParamError(f"{name} must be a non-negative integer, got {shorten(value)!r}")
         if limit is not None and value > limit:
             raise ParamError(f"{name} must be at most {limit}, got {value}")
         return value
@@ -80,7 +77,7 @@ def _index_list(value: Any) -> list[int]:
         raise ParamError("expected an array of segment indices")
     if len(value) > MAX_SEGMENT_HEADERS:
         raise ParamError(f"at most {MAX_SEGMENT_HEADERS} segment indices per request, got {len(value)}")
-    return [_non_negative("segment index")(v) for v in value]
+    return [_non_negative("segment index", UINT64_MAX)(v) for v in value]
 
 
 # -- shapes -------------------------------------------------------------------------------------
@@ -238,7 +235,7 @@ def segment_headers(ctx: Context, indexes: list[int]) -> list:
     return out
 
 
-@table.method("subspace_piece", Param("pieceIndex", _non_negative("piece index")))
+@table.method("subspace_piece", Param("pieceIndex", _non_negative("piece index", UINT64_MAX)))
 def piece(ctx: Context, index: int) -> str | None:
     """A piece from this node's archived history (the first layer of the DSN), or null."""
     found = consensus_of(ctx).piece(index)
@@ -290,7 +287,12 @@ def _subscribe(ctx: Context, method: str) -> str:
 def _unsubscribe(ctx: Context, sub_id: Any) -> bool:
     connection = ctx.require_connection()
     try:
-        value = int(sub_id, 16) if isinstance(sub_id, str) else int(sub_id)
-    except (TypeError, ValueError):
-        raise InvalidParams(f"invalid argument 0 (subscriptionId): {sub_id!r}") from None
+        if isinstance(sub_id, str):
+            value = quantity(sub_id)
+        elif isinstance(sub_id, int) and not isinstance(sub_id, bool) and sub_id >= 0:
+            value = sub_id
+        else:
+            raise ParamError("expected a hex string or a non-negative integer")
+    except ParamError as exc:
+        raise InvalidParams(f"invalid argument 0 (subscriptionId): {shorten(sub_id)!r}: {exc}") from None
     return ctx.gateway.subscriptions.unsubscribe(connection, value)

@@ -9,12 +9,11 @@ cannot be traced ("genesis is not traceable", as geth).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any
 
 import rlp
 from eth.abc import BlockHeaderAPI, VirtualMachineAPI
-from eth.constants import CREATE_CONTRACT_ADDRESS, ZERO_ADDRESS
-from eth.vm.spoof import SpoofTransaction
 
 from domains.evm import execution, tracing
 from domains.evm.chain import DomainChain
@@ -23,7 +22,7 @@ from domains.rpc.blocks import BlockView, find_header
 from domains.rpc.context import Context
 from domains.rpc.dispatch import MethodTable, Param
 from domains.rpc.errors import InvalidParams, ResourceNotFound, ServerError
-from domains.rpc.methods.eth_execution import call_request, execution_header
+from domains.rpc.methods.eth_execution import call_request, execution_header, run_execution
 from domains.rpc.params import LATEST, BlockRef, block_number_or_tag, block_ref, hash32, json_object
 
 table = MethodTable()
@@ -101,6 +100,15 @@ def replay_until(chain: DomainChain, view: BlockView, stop: int) -> tuple[Virtua
     return vm, header, logs
 
 
+@contextmanager
+def _bounded_trace():
+    """A struct log past the node's cap (`tracing.MAX_STRUCT_LOGS`) is a -32000 saying so."""
+    try:
+        yield
+    except tracing.TraceTooLarge as exc:
+        raise ServerError(str(exc)) from None
+
+
 def _tracer(config: dict | None, first_log_index: int, position: int):
     try:
         return tracing.make_tracer(None, config, first_log_index=first_log_index)
@@ -116,7 +124,8 @@ def trace_transaction(ctx: Context, tx_hash: bytes, config: dict | None) -> dict
     view, index = found
     vm, header, logs = replay_until(ctx.chain, view, index)
     tracer = _tracer(config, logs, 1)
-    tracing.apply_traced_transaction(vm, header, view.transactions[index], tracer)
+    with _bounded_trace():
+        tracing.apply_traced_transaction(vm, header, view.transactions[index], tracer)
     return tracer.result()
 
 
@@ -130,7 +139,8 @@ def trace_block(ctx: Context, header: BlockHeaderAPI, config: dict | None) -> li
     out = []
     for tx in view.transactions:
         tracer = _tracer(config, logs, 1)
-        receipt, _ = tracing.apply_traced_transaction(vm, running, tx, tracer)
+        with _bounded_trace():
+            receipt, _ = tracing.apply_traced_transaction(vm, running, tx, tracer)
         running = vm.add_receipt_to_header(running, receipt)
         running = vm.increment_blob_gas_used(running, tx)
         logs += len(receipt.logs)
@@ -151,21 +161,14 @@ def trace_block_by_hash(ctx: Context, block_hash: bytes, config: dict | None) ->
 @table.method("debug_traceCall", Param("transaction", call_request), Param("block", block_ref, default=LATEST),
               Param("config", json_object, default=None))
 def trace_call(ctx: Context, request, ref, config: dict | None) -> dict:
-    """Trace a call as eth_call would run it (free: no fee charged, nonce not checked)."""
+    """Trace a call as eth_call would run it: the same defaults and checks (a free call
+    without fee fields; the nonce not checked), with geth's TraceCallConfig `stateOverrides`
+    and `blockOverrides` beside the tracer options."""
     header = execution_header(ctx, ref)
-    vm = ctx.chain.vm_at(header)
     tracer = _tracer(config, 0, 2)
-    tracing.execute_traced_call(vm, _call_transaction(vm, header, request), tracer)
+    config = config or {}
+    with _bounded_trace():
+        run_execution(execution.trace_call, ctx.chain, request, header, tracer,
+                      state_overrides=config.get("stateOverrides"), block_overrides=config.get("blockOverrides"),
+                      overrides_params={"stateOverride": 2, "blockOverride": 2})
     return tracer.result()
-
-
-def _call_transaction(vm: VirtualMachineAPI, header: BlockHeaderAPI, request) -> SpoofTransaction:
-    """A call request as an unsigned transaction from its sender (no signature needed)."""
-    sender = request.sender or ZERO_ADDRESS
-    gas = request.gas if request.gas is not None else min(execution.RPC_GAS_CAP, header.gas_limit)
-    price = request.gas_price if request.gas_price is not None else (request.max_fee_per_gas or 0)
-    unsigned = vm.create_unsigned_transaction(
-        nonce=vm.state.get_nonce(sender), gas_price=price, gas=gas,
-        to=request.to if request.to is not None else CREATE_CONTRACT_ADDRESS,
-        value=request.value or 0, data=request.data)
-    return SpoofTransaction(unsigned, from_=sender)

@@ -24,6 +24,10 @@ def get_logs(ctx: Context, flt) -> list:
 
 @table.method("eth_newFilter", Param("filter", log_filter))
 def new_filter(ctx: Context, flt) -> str:
+    first, last = flt.from_block, flt.to_block
+    if first is not None and last is not None and first.number is not None and last.number is not None \
+            and first.number > last.number:
+        raise InvalidParams("invalid block range params")  # geth refuses it at creation, too
     return ctx.gateway.filters.new_log_filter(flt)
 
 
