@@ -32,7 +32,7 @@ from domains.evm.genesis import dev_accounts, dev_genesis
 from domains.evm.node import DomainNode
 from domains.rpc.fees import SUGGESTED_TIP
 from domains.rpc.methods import all_methods
-from domains.evm import tracing
+from domains.evm import execution, tracing
 from domains.rpc.errors import ParseError
 from domains.rpc.server import build_app, decode_json, json_nesting_depth
 from domains.rpc.testing import LiveServer
@@ -775,3 +775,21 @@ def test_configured_origins_only(env):
         with connect(server.ws_url, origin="https://dapp.example", open_timeout=30) as ws:
             ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}))
             assert json.loads(ws.recv(timeout=30))["result"] == hex(CHAIN_ID)
+
+
+def test_calls_stop_at_the_evm_timeout(env, monkeypatch):
+    """A loop burning the 50M gas cap took py-evm ~30 s; geth stops calls after
+    `--rpc.evmtimeout` (5 s) with "execution aborted". The timeout is shortened here."""
+    monkeypatch.setattr(execution, "RPC_EVM_TIMEOUT", 0.2)
+    looper = "0x" + "67" * 20
+    overrides = {looper: {"code": "0x5b600056"}}  # JUMPDEST PUSH1 0 JUMP, forever
+    request = {"from": ACCOUNTS[0][0], "to": looper}
+    expected = {"code": -32000, "message": "execution aborted (timeout = 0.2s)"}
+    assert env.rpc.error("eth_call", request, "latest", overrides) == expected
+    assert env.rpc.error("eth_estimateGas", request, "latest", overrides) == expected
+    assert env.rpc.error("debug_traceCall", request, "latest", {"stateOverrides": overrides, "limit": 5}) == expected
+    simulated = env.rpc.error("eth_simulateV1", {"blockStateCalls": [{"stateOverrides": overrides, "calls": [request]}]},
+                              "latest")
+    assert simulated == expected
+    # A call that ends in time is not affected.
+    assert env.rpc.result("eth_call", {"to": "0x" + LOGGER.hex(), "data": "0x" + (TOPIC_A * 3).hex()}) == "0x"

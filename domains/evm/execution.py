@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
@@ -79,6 +80,10 @@ __all__ = [
 
 #: The most gas one call or estimate may use (geth's `--rpc.gascap` default). 0 = no cap.
 RPC_GAS_CAP = 50_000_000
+#: Seconds one eth_call, eth_estimateGas (its whole search), eth_createAccessList or
+#: debug_traceCall may execute (geth's `--rpc.evmtimeout` default): a loop burning the gas cap
+#: takes py-evm about 30 s.
+RPC_EVM_TIMEOUT = 5.0
 #: EIP-1186 requests with more storage keys than this are refused (geth's `maxGetProofKeys`).
 MAX_PROOF_KEYS = 1024
 
@@ -128,6 +133,11 @@ class ExecutionReverted(ExecutionError):
         super().__init__("execution reverted" if reason is None else f"execution reverted: {reason}")
         self.reason = reason
         self.data = data
+
+
+class CallTimeout(Exception):
+    """A call ran past its session's deadline (`RPC_EVM_TIMEOUT`); raised through py-evm
+    (not a VMError, so no frame swallows it) and turned into geth's "execution aborted"."""
 
 
 class _Rejected(Exception):
@@ -621,12 +631,32 @@ class _RecordingOpcode:
         return self.logic(computation)
 
 
+class _DeadlineJump:
+    """JUMP or JUMPI of the fork's table that first checks the state's call deadline: every
+    loop, however it is written, passes one each round."""
+
+    def __init__(self, value: int, logic: Any) -> None:
+        self.value = value
+        self.logic = logic
+        self.mnemonic = getattr(logic, "mnemonic", "")
+
+    def __call__(self, computation: ComputationAPI) -> None:
+        deadline = computation.state.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise CallTimeout()
+        return self.logic(computation)
+
+
+_JUMP_OPCODES = (0x56, 0x57)
+
+
 @functools.cache
 def _call_state_class(base: type, record_access: bool) -> type:
     """`base` (a fork's state class) for calls: the sender's nonce and balance are not
     validated by py-evm (`_Session.precheck` applies geth's call rules), BLOBBASEFEE may be
-    overridden, and, for access lists, SLOAD/SSTORE/BALANCE/EXTCODE*/CALL*/SELFDESTRUCT
-    report to `state.access_recorder`."""
+    overridden, JUMP/JUMPI stop the call once `state.deadline` (a `time.monotonic()` value,
+    None for none) has passed, and, for access lists, SLOAD/SSTORE/BALANCE/EXTCODE*/CALL*/
+    SELFDESTRUCT report to `state.access_recorder`."""
     attributes: dict[str, Any] = {
         "validate_transaction": lambda self, transaction: None,
         "blob_base_fee": property(lambda self: self.blob_base_fee_override
@@ -634,15 +664,17 @@ def _call_state_class(base: type, record_access: bool) -> type:
                                   else base.blob_base_fee.__get__(self)),
         "blob_base_fee_override": None,
         "access_recorder": None,
+        "deadline": None,
     }
-    if record_access:
-        computation = base.computation_class
-        opcodes = dict(computation.opcodes)
-        for value in _RECORDED_OPCODES:
-            if value in opcodes:
-                opcodes[value] = _RecordingOpcode(value, opcodes[value])
-        attributes["computation_class"] = type(f"AccessRecording{computation.__name__}", (computation,),
-                                               {"opcodes": opcodes})
+    computation = base.computation_class
+    opcodes = dict(computation.opcodes)
+    for value in _JUMP_OPCODES:
+        opcodes[value] = _DeadlineJump(value, opcodes[value])
+    for value in _RECORDED_OPCODES if record_access else ():
+        if value in opcodes:
+            opcodes[value] = _RecordingOpcode(value, opcodes[value])
+    prefix = "AccessRecording" if record_access else "Deadline"
+    attributes["computation_class"] = type(f"{prefix}{computation.__name__}", (computation,), {"opcodes": opcodes})
     return type(f"Call{base.__name__}", (base,), attributes)
 
 
@@ -729,6 +761,7 @@ class _Session:
         state_class = _call_state_class(vm_class.get_state_class(), record_access)
         state = state_class(vm.chaindb.db, context, header.state_root)
         state.blob_base_fee_override = block.blob_base_fee
+        state.deadline = time.monotonic() + RPC_EVM_TIMEOUT if RPC_EVM_TIMEOUT else None
         _apply_state_overrides(state, overrides)
         return cls(request=request, vm_class=vm_class, state=state, rules=rules,
                    sender=request.sender or ZERO_ADDRESS, gas_price=gas_price, fee_cap=fee_cap,
@@ -822,6 +855,8 @@ class _Session:
             peak = max(gas - computation.get_gas_remaining(), floor)
         except ValidationError as exc:
             raise _Rejected(str(exc)) from exc
+        except CallTimeout:
+            raise ExecutionError(timeout_message()) from None
         finally:
             state.access_recorder = None
             state.revert(snapshot)
@@ -932,9 +967,16 @@ def trace_call(chain: DomainChain, request: CallRequest, header: BlockHeaderAPI,
         gas_used = session.vm_class.finalize_gas_used(tx, computation)
     except ValidationError as exc:
         raise ExecutionError(f"err: {exc} (supplied gas {gas})") from exc
+    except CallTimeout:
+        raise ExecutionError(timeout_message()) from None
     finally:
         state.revert(snapshot)
     tracer.finish(tx, computation, gas_used)
+
+
+def timeout_message() -> str:
+    """geth's words for a call stopped by the EVM timeout."""
+    return f"execution aborted (timeout = {RPC_EVM_TIMEOUT:g}s)"
 
 
 def _call_gas(requested: int | None, gas_cap: int) -> int:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,7 @@ MAX_INITCODE_SIZE = -38025
 CLIENT_LIMIT_EXCEEDED = -38026
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+SERVER_ERROR = -32000
 VM_ERROR = -32015
 REVERTED = 3
 
@@ -354,6 +356,8 @@ class _Simulator:
         self.state_class = state_class
         self.precompiles = frozenset(state_class.computation_class.get_precompiles())
         self.budget = _GasBudget(ex.RPC_GAS_CAP)
+        #: the whole request shares one EVM deadline, as geth's `--rpc.evmtimeout` applies
+        self.deadline = time.monotonic() + ex.RPC_EVM_TIMEOUT if ex.RPC_EVM_TIMEOUT else None
         self.state: StateAPI | None = None
         #: newest first: the hashes BLOCKHASH reads, simulated blocks ahead of the base's
         self.hashes: list[bytes] = [base.hash, *self.base_vm.previous_hashes]
@@ -396,6 +400,7 @@ class _Simulator:
         context = self._context(o, difficulty, base_fee, excess_blob_gas, coinbase, gas_limit)
         if self.state is None:
             self.state = self.state_class(self.base_vm.chaindb.db, context, self.base.state_root)
+            self.state.deadline = self.deadline
         else:
             self.state.execution_context = context
         state = self.state
@@ -565,6 +570,8 @@ class _Simulator:
             computation = state.apply_transaction(tx)
         except ValidationError as exc:
             raise SimulationError(INTERNAL_ERROR, f"err: {exc} (supplied gas {gas})") from None
+        except ex.CallTimeout:
+            raise SimulationError(SERVER_ERROR, ex.timeout_message()) from None
         if wraps:
             state.set_nonce(sender, 0)
         state.lock_changes()
