@@ -200,6 +200,13 @@ def test_subscription_errors(env, client):
     assert error["code"] == -32602 and "no such subscription" in error["message"]
     error = client.call("eth_subscribe", "newHeads", {"x": 1})["error"]
     assert error["code"] == -32602
+    # A logs filter is checked whole: garbage and ranges it cannot serve are refused.
+    for options, words in (({"fromBlock": "garbage"}, "fromBlock"), ({"toBlock": "0x-1"}, "toBlock"),
+                           ({"fromBlock": "0x1"}, "new blocks only"), ({"blockHash": "0x" + "11" * 32}, "new blocks only"),
+                           ({"topics": [[None, "0x12"]]}, "topics")):
+        error = client.call("eth_subscribe", "logs", options)["error"]
+        assert error["code"] == -32602 and words in error["message"], (options, error)
+    assert client.call("eth_subscribe", "logs", {"fromBlock": "latest", "toBlock": "latest"})["result"]
     http = Rpc(env.server.url)
     error = http.error("eth_subscribe", "newHeads")
     assert error["code"] == -32601 and "notifications not supported" in error["message"]

@@ -9,7 +9,7 @@ from typing import Any
 from domains.rpc.context import Context
 from domains.rpc.dispatch import MethodTable, Param
 from domains.rpc.errors import InvalidParams
-from domains.rpc.logs import log_criteria, log_filter, run_filter
+from domains.rpc.logs import log_filter, run_filter
 from domains.rpc.params import ParamError, quantity
 from domains.rpc.subscriptions import KINDS
 
@@ -68,17 +68,24 @@ def subscription_kind(value: Any) -> str:
 def subscribe(ctx: Context, kind: str, options: Any) -> str:
     """Start a `newHeads`, `logs` or `newPendingTransactions` subscription on this connection.
 
-    `logs` takes an optional `{"address", "topics"}` object; `newPendingTransactions` an
-    optional `true` for whole transactions instead of hashes."""
+    `logs` takes an optional `{"address", "topics"}` object (a filter object, checked whole:
+    it delivers the logs of new blocks only, so a block range other than latest..latest or a
+    block hash is refused rather than ignored); `newPendingTransactions` an optional `true`
+    for whole transactions instead of hashes."""
     connection = ctx.require_connection()
     criteria, full = None, False
     if kind == "logs":
         if options is not None and not isinstance(options, dict):
             raise InvalidParams("invalid argument 1 (options): a logs subscription takes a filter object")
         try:
-            criteria = log_criteria(options or {})
+            flt = log_filter(options or {})
         except ParamError as exc:
             raise InvalidParams(f"invalid argument 1 (options): {exc}") from None
+        if flt.block_hash is not None or any(ref is not None and ref.tag != "latest"
+                                             for ref in (flt.from_block, flt.to_block)):
+            raise InvalidParams("invalid argument 1 (options): a logs subscription delivers the logs of new "
+                                "blocks only (fromBlock/toBlock may only be \"latest\", no blockHash)")
+        criteria = flt.criteria
     elif kind == "newPendingTransactions":
         if options is not None and not isinstance(options, bool):
             raise InvalidParams("invalid argument 1 (options): newPendingTransactions takes true or false")
