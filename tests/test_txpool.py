@@ -56,10 +56,16 @@ def test_nonce_too_low_after_inclusion(node):
 
 
 def test_garbage_and_unprotected_and_bad_signatures(node):
-    for garbage in (b"", b"\x02", b"\xf8\x00", b"\x05hello", bytes(range(200))):
+    for garbage, words in ((b"", "empty input"), (b"\x02", "a type-2 transaction with no payload"),
+                           (b"\xf8\x00", "as a legacy transaction: RlpDataLenWithZeroPrefix"),
+                           (b"\x05hello", "as a type-5 transaction: unknown transaction type"),
+                           (bytes(range(200)), "as a type-0 transaction: unknown transaction type"),
+                           (b"\x02\xc0", "does not match sedes (12)"),
+                           (b"\x85hello", "neither a legacy list nor a typed envelope")):
         with pytest.raises(TxRejected) as err:
             node.submit_raw_transaction(garbage)
         assert err.value.code == -32602 and "invalid transaction" in err.value.message
+        assert words in err.value.message and "Error(" not in err.value.message, err.value.message
     legacy_no_chain = bytes(Account.sign_transaction(
         {"nonce": 0, "to": ACCOUNTS[9][0], "value": 1, "gas": 21000, "gasPrice": 10**10}, ACCOUNTS[0][1]).raw_transaction)
     with pytest.raises(TxRejected, match="replay-protected"):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from eth.abc import SignedTransactionAPI
+from eth.exceptions import UnrecognizedTransactionType
 from eth_keys import keys
 from eth_utils import ValidationError
 
@@ -297,13 +298,37 @@ def decode_transaction(decode: Callable[[bytes], SignedTransactionAPI], raw: byt
     """Decode a raw signed transaction (legacy RLP or an EIP-2718 typed envelope)."""
     if not raw:
         raise TxRejected("invalid transaction: empty input", JSONRPC_INVALID_PARAMS)
+    if len(raw) == 1 and raw[0] < 0x80:
+        raise TxRejected(f"invalid transaction: {_envelope_of(raw)} with no payload after its type byte",
+                         JSONRPC_INVALID_PARAMS)
     try:
         tx = decode(raw)
     except Exception as exc:  # untrusted bytes: any failure of the decoder means "not a transaction"
-        raise TxRejected(f"invalid transaction: cannot decode {len(raw)} bytes: {exc!r}", JSONRPC_INVALID_PARAMS) from exc
+        raise TxRejected(f"invalid transaction: cannot decode {len(raw)} bytes as {_envelope_of(raw)}: "
+                         f"{_decode_failure(exc)}", JSONRPC_INVALID_PARAMS) from exc
     if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
         raise TxRejected("invalid transaction: blob (type 3) transactions are not supported on a domain")
     return tx
+
+
+def _envelope_of(raw: bytes) -> str:
+    """What the first byte makes of `raw` (EIP-2718): a typed envelope, a legacy RLP list, or
+    neither."""
+    if raw[0] < 0x80:
+        return f"a type-{raw[0]} transaction"
+    if raw[0] >= 0xC0:
+        return "a legacy transaction"
+    return "a transaction (an RLP string is neither a legacy list nor a typed envelope)"
+
+
+def _decode_failure(exc: Exception) -> str:
+    """The decoder's reason, without Python's exception wrapping."""
+    if isinstance(exc, UnrecognizedTransactionType):
+        return "unknown transaction type"
+    while exc.__cause__ is not None and not str(exc):
+        exc = exc.__cause__
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 #: Senders already recovered, by transaction hash (the hash commits to the signature and the
