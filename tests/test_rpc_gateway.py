@@ -493,6 +493,10 @@ def test_parse_errors_and_invalid_requests(env):
         assert answer["error"]["code"] == -32600, request
     answer = env.rpc.raw({"jsonrpc": "2.0", "id": 3, "method": "eth_chainId", "params": {"a": 1}}).json()
     assert answer["error"]["code"] == -32602
+    # The messages speak JSON, and echo a bounded piece of what was sent.
+    assert env.rpc.raw(b"null").json()["error"]["message"] == "invalid request: expected a JSON object, got null"
+    answer = env.rpc.raw({"jsonrpc": "x" * 10_000, "id": 4, "method": "eth_chainId"}).json()
+    assert answer["error"]["code"] == -32600 and len(answer["error"]["message"]) < 200
 
 
 def test_hostile_json_is_a_parse_error_and_the_server_keeps_serving(env):

@@ -25,12 +25,13 @@ Dispatch is synchronous: the transport runs it on a worker thread (`domains.rpc.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from domains.rpc.errors import InternalError, InvalidParams, InvalidRequest, MethodNotFound, RpcError
-from domains.rpc.params import ParamError
+from domains.rpc.params import ParamError, json_type, shorten
 
 log = logging.getLogger("autonomys.rpc")
 
@@ -178,9 +179,9 @@ def _valid_id(value: Any) -> bool:
 def _request_problem(request: Any) -> str | None:
     """Why `request` is not a JSON-RPC 2.0 request object, or None if it is one."""
     if not isinstance(request, dict):
-        return f"invalid request: expected a JSON object, got {type(request).__name__}"
+        return f"invalid request: expected a JSON object, got {json_type(request)}"
     if "jsonrpc" in request and request["jsonrpc"] != "2.0":
-        return f"invalid request: jsonrpc must be \"2.0\", got {request['jsonrpc']!r}"
+        return f"invalid request: jsonrpc must be \"2.0\", got {shorten(json.dumps(request['jsonrpc']))}"
     if not isinstance(request.get("method"), str) or not request["method"]:
         return "invalid request: method must be a non-empty string"
     if "id" in request and not _valid_id(request["id"]):

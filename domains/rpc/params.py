@@ -58,7 +58,7 @@ _HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 
 def _hex_digits(value: Any, what: str) -> str:
     if not isinstance(value, str):
-        raise ParamError(f"expected a 0x-prefixed hex string for {what}, got {_json_type(value)}")
+        raise ParamError(f"expected a 0x-prefixed hex string for {what}, got {json_type(value)}")
     if not value.startswith(("0x", "0X")):
         raise ParamError("hex string without 0x prefix")
     digits = value[2:]
@@ -129,13 +129,13 @@ def storage_key(value: Any) -> int:
 
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ParamError(f"expected true or false, got {_json_type(value)}")
+        raise ParamError(f"expected true or false, got {json_type(value)}")
     return value
 
 
 def json_object(value: Any) -> dict:
     if not isinstance(value, dict):
-        raise ParamError(f"expected a JSON object, got {_json_type(value)}")
+        raise ParamError(f"expected a JSON object, got {json_type(value)}")
     return value
 
 
@@ -154,7 +154,7 @@ def list_of(parser: Callable[[Any], T], *, max_items: int | None = None) -> Call
 
     def parse(value: Any) -> list[T]:
         if not isinstance(value, list):
-            raise ParamError(f"expected an array, got {_json_type(value)}")
+            raise ParamError(f"expected an array, got {json_type(value)}")
         if max_items is not None and len(value) > max_items:
             raise ParamError(f"too many items: {len(value)}, at most {max_items}")
         items = []
@@ -207,7 +207,7 @@ def _eip1898(value: dict) -> BlockRef:
 
 # -- helpers -----------------------------------------------------------------------------------
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
