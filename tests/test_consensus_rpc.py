@@ -150,6 +150,10 @@ def test_subscriptions_for_new_heads_and_slots(env):
         for bad in (1.7, True, -1, "0x-1", [heads_id]):
             ws.send(json.dumps({"jsonrpc": "2.0", "id": 9, "method": "chain_unsubscribeNewHeads", "params": [bad]}))
             assert json.loads(ws.recv())["error"]["code"] == -32602, bad
+        # Each namespace ends its own kind of subscription only.
+        for method in ("subspace_unsubscribeSlotInfo", "eth_unsubscribe"):
+            ws.send(json.dumps({"jsonrpc": "2.0", "id": 8, "method": method, "params": [heads_id]}))
+            assert json.loads(ws.recv())["result"] is False, method
         ws.send(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "chain_unsubscribeNewHeads", "params": [heads_id]}))
         assert json.loads(ws.recv())["result"] is True
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol
 
 from domains.evm.node import DomainNode, NewBlock
 from domains.evm.txpool import PoolTx
@@ -83,11 +83,12 @@ class SubscriptionHub:
             self._subscriptions[sub_id] = sub
         return sub
 
-    def unsubscribe(self, connection: Connection, sub_id: int) -> bool:
-        """End `sub_id` if `connection` owns it; True if it did."""
+    def unsubscribe(self, connection: Connection, sub_id: int, kinds: Iterable[str] | None = None) -> bool:
+        """End `sub_id` if `connection` owns it (and, given `kinds`, it is of one of them: each
+        namespace's unsubscribe ends its own subscriptions only); True if it did."""
         with self._lock:
             sub = self._subscriptions.get(sub_id)
-            if sub is None or sub.connection is not connection:
+            if sub is None or sub.connection is not connection or (kinds is not None and sub.kind not in kinds):
                 return False
             del self._subscriptions[sub_id]
             sub.active = False

@@ -165,7 +165,7 @@ def subscribe_new_heads(ctx: Context) -> str:
 
 @table.method("chain_unsubscribeNewHeads", Param("subscriptionId", lambda v: v))
 def unsubscribe_new_heads(ctx: Context, sub_id: Any) -> bool:
-    return _unsubscribe(ctx, sub_id)
+    return _unsubscribe(ctx, sub_id, "chain_newHead")
 
 
 # -- author_* / system_* -----------------------------------------------------------------------
@@ -271,7 +271,7 @@ def subscribe_slot_info(ctx: Context) -> str:
 
 @table.method("subspace_unsubscribeSlotInfo", Param("subscriptionId", lambda v: v))
 def unsubscribe_slot_info(ctx: Context, sub_id: Any) -> bool:
-    return _unsubscribe(ctx, sub_id)
+    return _unsubscribe(ctx, sub_id, "subspace_slot_info")
 
 
 # -- subscriptions -------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def _subscribe(ctx: Context, method: str) -> str:
     return sub.hex_id
 
 
-def _unsubscribe(ctx: Context, sub_id: Any) -> bool:
+def _unsubscribe(ctx: Context, sub_id: Any, kind: str) -> bool:
     connection = ctx.require_connection()
     try:
         if isinstance(sub_id, str):
@@ -295,4 +295,4 @@ def _unsubscribe(ctx: Context, sub_id: Any) -> bool:
             raise ParamError("expected a hex string or a non-negative integer")
     except ParamError as exc:
         raise InvalidParams(f"invalid argument 0 (subscriptionId): {shorten(sub_id)!r}: {exc}") from None
-    return ctx.gateway.subscriptions.unsubscribe(connection, value)
+    return ctx.gateway.subscriptions.unsubscribe(connection, value, kinds=(kind,))

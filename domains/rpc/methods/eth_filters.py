@@ -99,4 +99,4 @@ def subscribe(ctx: Context, kind: str, options: Any) -> str:
 
 @table.method("eth_unsubscribe", Param("subscriptionId", quantity))
 def unsubscribe(ctx: Context, sub_id: int) -> bool:
-    return ctx.gateway.subscriptions.unsubscribe(ctx.require_connection(), sub_id)
+    return ctx.gateway.subscriptions.unsubscribe(ctx.require_connection(), sub_id, kinds=KINDS)
