@@ -47,10 +47,18 @@ class KVStore:
     def __init__(self, path: str | os.PathLike, *, map_size: int = DEFAULT_MAP_SIZE,
                  durable: bool = True, readonly: bool = False) -> None:
         self.path = Path(path)
+        data = self.path / "data.mdb"
         if not readonly:
-            self.path.mkdir(parents=True, exist_ok=True)
-        elif not (self.path / "data.mdb").exists():
-            raise StoreError(f"no database at {self.path} (missing {self.path / 'data.mdb'})")
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store directory {self.path}: {exc.strerror or exc}") from None
+        elif not data.exists():
+            raise StoreError(f"no database at {self.path} (missing {data})")
+        if data.is_file() and data.stat().st_size == 0:
+            # LMDB writes its two meta pages when it creates a file: an empty one was cut short.
+            raise StoreCorrupted(f"{data} is empty (0 bytes), not a database: it was truncated (or its creation "
+                                 f"was interrupted); restore it, or move it away to start a new store")
         try:
             self._env = lmdb.open(
                 str(self.path),
@@ -67,8 +75,23 @@ class KVStore:
             raise StoreCorrupted(f"{self.path / 'data.mdb'} is not a valid LMDB database: {exc}") from exc
         except lmdb.Error as exc:
             raise StoreError(f"cannot open store at {self.path}: {exc}") from exc
+        self._check_length(data)
         self._write_lock = threading.Lock()
         self._closed = False
+
+    def _check_length(self, data: Path) -> None:
+        """A file shorter than the pages its newest meta page says it holds was truncated:
+        reading a page past its end would kill the process with SIGBUS, so refuse it here."""
+        try:
+            needed = (self._env.info()["last_pgno"] + 1) * self._env.stat()["psize"]
+            size = data.stat().st_size
+        except (lmdb.Error, OSError) as exc:
+            self._env.close()
+            raise StoreError(f"cannot check {data}: {exc}") from None
+        if size < needed:
+            self._env.close()
+            raise StoreCorrupted(f"{data} is truncated: {size:,} bytes, but its last committed page ends at "
+                                 f"{needed:,} bytes; restore it, or move it away to start a new store")
 
     # -- reads -------------------------------------------------------------------------------
 

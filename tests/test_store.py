@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from chain.store import KVStore, StoreError
+from chain.store import KVStore, StoreCorrupted, StoreError
 
 WRITER = textwrap.dedent("""
     import sys
@@ -47,6 +47,30 @@ def test_batches_reads_deletes_and_prefix_iteration(tmp_path):
 def test_readonly_open_of_missing_store_names_the_path(tmp_path):
     with pytest.raises(StoreError, match=str(tmp_path / "none")):
         KVStore(tmp_path / "none", readonly=True)
+
+
+def test_truncated_or_empty_files_are_refused_by_name(tmp_path):
+    """LMDB maps the file: a page past a truncated file's end is a SIGBUS that kills the
+    process with no message. The store checks the length its meta page promises first."""
+    store = KVStore(tmp_path / "s")
+    store.write_batch({i.to_bytes(4, "big"): os.urandom(900) for i in range(2_000)})
+    store.close()
+    data = tmp_path / "s" / "data.mdb"
+    size = data.stat().st_size
+    for cut in (size // 2, size - 4096):
+        os.truncate(data, cut)
+        with pytest.raises(StoreCorrupted, match=f"{data} is truncated: {cut:,} bytes"):
+            KVStore(tmp_path / "s")
+    os.truncate(data, 0)
+    with pytest.raises(StoreCorrupted, match=f"{data} is empty"):
+        KVStore(tmp_path / "s")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match=f"cannot create the store directory {tmp_path / 'file'}"):
+        KVStore(tmp_path / "file")
+    fresh = KVStore(tmp_path / "fresh")  # a new store is not mistaken for a truncated one
+    fresh.put(b"k", b"v")
+    fresh.close()
+    assert KVStore(tmp_path / "fresh").get(b"k") == b"v"
 
 
 def test_kill_9_never_loses_or_tears_a_committed_batch(tmp_path):
