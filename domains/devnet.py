@@ -6,6 +6,10 @@ Layout of a data directory:
     consensus/     the consensus chain (blocks, state trie, archiver, segments, pieces)
     farm/          the farmer's plots (farm.json, sector-NNNNN.plot + .meta)
     domains/0/     the EVM domain (blocks, state, receipts, execution receipts); pool/ beside it
+    LOCK           held (flock) by the one process using the directory
+
+The consensus chain and the domain belong together: a directory with one and not the other
+was damaged, and is refused (`check_data_dir`) rather than completed with a new chain.
 
 How a transaction reaches a receipt (spec domains.md §2): `eth_sendRawTransaction` puts it in the
 domain pool; at the next PoT slot the operator makes a bundle of pool transactions, carrying the
@@ -28,7 +32,9 @@ block's commit and its domain block's commit loses nothing).
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import queue
 import threading
 import time
@@ -50,7 +56,7 @@ from chain.runtime import GenesisConfig, Runtime
 from chain.runtime.extrinsics import SignedExtrinsic, decode_extrinsic, signed_extrinsic
 from chain.runtime.errors import InvalidExtrinsic
 from chain.runtime.timestamp import timestamp_of_block
-from chain.store import KVStore
+from chain.store import KVStore, StoreCorrupted
 from domains.bundles import Bundle
 from domains.evm.chain import DomainChain
 from domains.evm.genesis import dev_accounts
@@ -69,6 +75,71 @@ OPERATOR_ID = 0
 FARMER_BALANCE = 1_000 * 10**18
 OPERATOR_BALANCE = 1_000_000 * 10**18
 DEV_ACCOUNT_BALANCE = 1_000_000 * 10**18
+
+
+class DataDirError(Exception):
+    """The data directory cannot be used as it is; the message names the file and why."""
+
+
+#: The stores of a data directory that exist together or not at all (their data files).
+WHOLE_STORES = {"the consensus chain": Path("consensus") / "chain" / "data.mdb",
+                "the EVM domain": Path("domains") / str(DOMAIN_ID) / "data.mdb"}
+
+
+def check_data_dir(base: Path) -> None:
+    """A data directory holds both the consensus chain and the domain, or neither (a new
+    network). With one missing, opening would create it anew: a new consensus genesis beside
+    the old domain (which then rewinds its blocks to follow it), or a new domain genesis beside
+    a chain that carries the old one's receipts. Refuse instead, naming what is missing."""
+    present = {name: base / rel for name, rel in WHOLE_STORES.items() if (base / rel).exists()}
+    missing = [f"{base / rel} ({name})" for name, rel in WHOLE_STORES.items() if name not in present]
+    if present and missing:
+        kept = ", ".join(f"{path} ({name})" for name, path in present.items())
+        raise DataDirError(f"{base} is incomplete: {', '.join(missing)} is missing, while {kept} holds data; "
+                           f"restore the missing file, or start with a new --base-path")
+
+
+class DataDirLock:
+    """The one process using a data directory: an exclusive `flock` on `<base>/LOCK`, which
+    holds that process's id. The kernel drops the lock when the process ends, however it
+    ends, so a kill -9 leaves nothing to clean up."""
+
+    def __init__(self, base: Path) -> None:
+        self.path = base / "LOCK"
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a+")
+        except OSError as exc:
+            raise DataDirError(f"cannot use {base} as the data directory: {exc}") from None
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "?"
+            self._file.close()
+            raise DataDirError(f"{base} is in use by another node (process {holder} holds {self.path}); "
+                               f"stop it, or give this one another --base-path") from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"{os.getpid()}\n")
+        self._file.flush()
+
+    def release(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+
+def open_pool_journal(path: Path) -> KVStore:
+    """The pool journal's store. It holds only transactions waiting for a block (best effort,
+    written without fsync), so a damaged one is moved aside with a warning, not fatal."""
+    try:
+        return KVStore(path, durable=False)
+    except StoreCorrupted as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        path.rename(aside)
+        log.warning("%s; the pool journal (transactions waiting for a block, never sealed ones) was moved to %s "
+                    "and starts empty", exc, aside)
+        return KVStore(path, durable=False)
 
 
 @dataclass
@@ -119,6 +190,15 @@ class DevNetwork:
         self.params = config.params
         self.stats = DevNetStats()
         base = Path(config.base_path)
+        self._lock = DataDirLock(base)
+        try:
+            check_data_dir(base)
+            self._open(config, base)
+        except BaseException:
+            self._lock.release()  # a node that failed to open leaves the directory free
+            raise
+
+    def _open(self, config: DevNetConfig, base: Path) -> None:
         self.farmer_signer = Ed25519Signer.dev("farmer")
         self.operator_signer = Ed25519Signer.dev("operator")
 
@@ -126,7 +206,7 @@ class DevNetwork:
         domain_path = base / "domains" / str(DOMAIN_ID)
         self.domain_chain = DomainChain.open_or_create(domain_path, config.domain_genesis)
         keys = {to_canonical_address(a): k for a, k in dev_accounts()} if config.dev_signer else {}
-        self._journal_store = KVStore(domain_path / "pool", durable=False)
+        self._journal_store = open_pool_journal(domain_path / "pool")
         self.domain_node = DomainNode(self.domain_chain, dev_keys=keys, journal=PoolJournal(self._journal_store))
         kept, stale = self.domain_node.pool.restore()
         if kept or stale:
@@ -189,6 +269,7 @@ class DevNetwork:
         self.node.close()
         self._journal_store.close()
         self.domain_chain.close()
+        self._lock.release()
 
     # -- events from the node (on its threads) ---------------------------------------------------
 
