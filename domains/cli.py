@@ -51,11 +51,17 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)-5s %(name)s: %(message)s", datefmt="%H:%M:%S")
     from chain.block import InvalidBlock as InvalidConsensusBlock
     from chain.farmer import FarmError
+    from chain.runtime.state import StateError
     from chain.store import StoreError
+    from domains.devnet import DataDirError
 
     try:
         return args.func(args)
-    except (DomainError, GenesisError, InvalidBlock, InvalidConsensusBlock, FarmError, StoreError) as exc:
+    except (DomainError, GenesisError, InvalidBlock, InvalidConsensusBlock, FarmError, StoreError, StateError,
+            DataDirError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a data file or directory that cannot be read or made: str() names it
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
