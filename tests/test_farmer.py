@@ -19,6 +19,7 @@ from chain.farmer import (
     FARM_INFO_FILE,
     CorruptedFarmInfo,
     Farmer,
+    FarmError,
     FarmInfoMismatch,
     PlottingProgress,
     format_progress,
@@ -261,6 +262,16 @@ def test_sector_corrupted_while_farming_is_dropped_and_replotted(tmp_path, caplo
     assert farmer.wait_plotted(timeout=120)
     farmer.stop()
     assert farmer.solve(1, output, U64_MAX, U64_MAX, 1, commitments)
+
+
+def test_a_sector_path_that_is_not_a_file_is_refused_by_name(tmp_path):
+    """Replotting onto a directory failed every 5 s forever: the farm refuses to open."""
+    plot(tmp_path, sectors=1, segments=1)
+    path = tmp_path / sector_file_name(0)
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(FarmError, match=f"{path}: not a regular file"):
+        make_farmer(tmp_path, sectors=1)
 
 
 # --- Farm info ------------------------------------------------------------------------------

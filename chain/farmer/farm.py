@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from chain.farmer.farm_info import FarmInfo, check_farm_info, farm_info_path, read_farm_info
+from chain.farmer.farm_info import FarmError, FarmInfo, check_farm_info, farm_info_path, read_farm_info
 from chain.files import fsync_directory, write_atomically
 from chain.farmer.progress import PlottingProgress, ProgressPrinter
 from chain.farmer.table_cache import PosTableCache
@@ -244,6 +244,11 @@ class Farmer:
             path = self.sector_path(index)
             if not path.exists() and not os.path.exists(metadata_path(path)):
                 continue
+            for file in (path, Path(metadata_path(path))):
+                if file.exists() and not file.is_file():
+                    # Replotting would fail on it forever: only its owner can tell what it is.
+                    raise FarmError(file, "not a regular file (a sector's plot or metadata belongs there); "
+                                          "move it away and the sector is plotted again")
             try:
                 sector = self.check_sector(index)
             except SectorError as exc:
