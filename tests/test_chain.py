@@ -11,6 +11,7 @@ import rlp
 from eth_account import Account
 from eth_utils import to_canonical_address
 
+from chain.store import KVStore, StoreCorrupted
 from domains.evm.blockfile import BlockFileError, export_blocks, import_blocks
 from domains.evm.chain import DomainChain, DomainError, InvalidBlock
 from domains.evm.genesis import (
@@ -149,6 +150,27 @@ def test_corrupted_database_file_is_reported(tmp_path):
     (path / "data.mdb").write_bytes(b"\x00" * 4096)
     with pytest.raises(DomainError, match=str(path)):
         DomainChain.open(path)
+
+
+def test_a_damaged_trie_node_is_refused_where_it_is_read(tmp_path):
+    """LMDB keeps no checksums: a flipped byte in an account node was served as a balance.
+    Values under 32-byte keys are their keccak-256 (trie nodes, headers, code) and are checked
+    as they are read."""
+    path = tmp_path / "d"
+    chain = DomainChain.create(path, dev_genesis())
+    chain.build_block([transfer(chain, 0, value=1000)], timestamp=chain.head().timestamp + 1)
+    root = chain.head().state_root
+    chain.close()
+    store = KVStore(path)
+    node = bytearray(store.get(root))
+    node[len(node) // 2] ^= 0x01
+    store.put(root, bytes(node))
+    store.close()
+    chain = DomainChain.open(path)
+    stranger = bytes.fromhex("5e" * 20)  # never read before: no cache answers for it
+    with pytest.raises(StoreCorrupted, match=f"{path / 'data.mdb'} is damaged: the value under {root.hex()}"):
+        chain.state_at(chain.head()).get_balance(stranger)
+    chain.close()
 
 
 # -- multi-fork import/export --------------------------------------------------------------------

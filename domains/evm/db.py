@@ -7,6 +7,10 @@ importing a block in memory, and `commit()` hands them to the store as one trans
 
 Readers (the RPC gateway) use `CommittedDB`, which sees only committed data: a block that
 a reader can see is a block that survives kill -9.
+
+Every committed value under a 32-byte key is checked as it is read (`read_committed`): py-evm
+keys trie nodes, headers and contract code by the keccak-256 of the value (every other key has
+a prefix), so a value damaged on disk is refused by name instead of being used.
 """
 
 from __future__ import annotations
@@ -18,9 +22,21 @@ from eth.abc import AtomicWriteBatchAPI
 from eth.db.atomic import AtomicDBWriteBatch
 from eth.db.backends.base import BaseAtomicDB
 
-from chain.store import KVStore
+from eth_hash.auto import keccak
+
+from chain.store import KVStore, StoreCorrupted
 
 _DELETED = object()
+
+
+def read_committed(store: KVStore, key: bytes) -> bytes | None:
+    """The committed value under `key` (None if absent); raises `StoreCorrupted` naming the
+    file and key when a 32-byte key is not the keccak-256 of its value (module docstring)."""
+    value = store.get(key)
+    if value is not None and len(key) == 32 and keccak(value) != key:
+        raise StoreCorrupted(f"{store.path / 'data.mdb'} is damaged: the value under {bytes(key).hex()} "
+                             f"({len(value)} bytes) does not hash to its key")
+    return value
 
 
 class ExistsByLookup:
@@ -42,7 +58,7 @@ class CommittedDB(BaseAtomicDB):
         self.store = store
 
     def __getitem__(self, key: bytes) -> bytes:
-        value = self.store.get(key)
+        value = read_committed(self.store, key)
         if value is None:
             raise KeyError(key)
         return value
@@ -76,7 +92,7 @@ class ScratchDB(ExistsByLookup, BaseAtomicDB):
     def __getitem__(self, key: bytes) -> bytes:
         value = self.pending.get(key)
         if value is None:
-            value = self.store.get(key)
+            value = read_committed(self.store, key)
             if value is None:
                 raise KeyError(key)
             return value
