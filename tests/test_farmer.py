@@ -365,6 +365,35 @@ def test_plotting_waits_for_pieces(tmp_path, caplog):
     assert [s.sector_index for s in farmer.plotted_sectors()] == [0]
 
 
+def test_a_piece_that_does_not_verify_is_named_and_never_plotted(tmp_path, caplog):
+    """The node's stored piece was damaged: the farmer checks each piece against its segment
+    commitment, names it and waits, and plots only once a good copy comes."""
+    h = history()
+    repaired = threading.Event()
+    served = []
+
+    def getter(index):
+        piece = h.pieces.get(index)
+        if piece is None or repaired.is_set():
+            return piece
+        served.append(index)
+        if len(served) >= 3:
+            repaired.set()
+        damaged = bytearray(piece)
+        damaged[100] ^= 0x01  # inside the record
+        return bytes(damaged)
+
+    with caplog.at_level(logging.INFO, logger="chain.farmer"):
+        farmer = make_farmer(tmp_path, sectors=1, piece_getter=getter, retry_interval=0.01, max_retry_interval=0.05)
+        farmer.start(1, h.commitment_getter(1))
+        assert farmer.wait_plotted(timeout=120)
+        farmer.stop()
+    assert len(served) == 3 and len(set(served)) == 1
+    assert f"piece {served[0]} from the piece getter does not verify against the commitment of segment 0" in caplog.text
+    farmer.check_sector(0)
+    assert [s.sector_index for s in farmer.plotted_sectors()] == [0]
+
+
 def test_stop_interrupts_waiting_for_pieces(tmp_path):
     farmer = make_farmer(tmp_path, sectors=1, piece_getter=lambda i: None, retry_interval=0.01)
     farmer.start(1, history().commitment_getter(1))

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from chain.archiving import is_piece_valid
 from chain.farmer.farm_info import FarmError, FarmInfo, check_farm_info, farm_info_path, read_farm_info
 from chain.files import fsync_directory, write_atomically
 from chain.farmer.progress import PlottingProgress, ProgressPrinter
@@ -454,32 +455,43 @@ class Farmer:
         return sector, len(plotted.sector) + len(plotted.metadata.encode())
 
     def _get_piece(self, piece_index: int, sector_index: int) -> bytes:
-        """A piece from `piece_getter`, waiting (with backoff, one log line) while it returns
-        None or a piece of the wrong size."""
+        """A piece from `piece_getter` that verifies against its segment's commitment (spec §4
+        "Piece verification", as a farmer checks pieces it did not archive itself), waiting
+        (with backoff, one log line) while it returns None, a piece of the wrong size, or one
+        that does not verify (the source's copy is damaged: it is named, never plotted)."""
         delay, waited = self.retry_interval, False
+        segment, position = divmod(piece_index, self.params.num_pieces)
         while True:
             if self._stop.is_set():
                 raise _Stopped
             piece = self.piece_getter(piece_index)
-            if piece is not None and len(piece) == self.params.piece_size:
+            problem = None
+            if piece is None:
+                problem = f"sector {sector_index} waits for piece {piece_index} (segment {segment} is not archived yet)"
+            elif len(piece) != self.params.piece_size:
+                problem = f"piece {piece_index} from the piece getter is {len(piece)} bytes, expected {self.params.piece_size}"
+            elif not self._piece_verifies(bytes(piece), segment, position):
+                problem = (f"piece {piece_index} from the piece getter does not verify against the commitment of "
+                           f"segment {segment}: that copy is damaged")
+            if problem is None:
                 if waited:
                     logger.info("piece %d is available: plotting sector %d", piece_index, sector_index)
                 return bytes(piece)
             if not waited:
-                segment = piece_index // self.params.num_pieces
-                if piece is None:
-                    logger.info(
-                        "sector %d waits for piece %d (segment %d is not archived yet); retrying",
-                        sector_index, piece_index, segment,
-                    )
-                else:
-                    logger.warning(
-                        "piece %d from the piece getter is %d bytes, expected %d; retrying",
-                        piece_index, len(piece), self.params.piece_size,
-                    )
+                (logger.info if piece is None else logger.warning)("%s; retrying", problem)
                 waited = True
             self._stop.wait(delay)
             delay = min(delay * 2, self.max_retry_interval)
+
+    def _piece_verifies(self, piece: bytes, segment: int, position: int) -> bool:
+        """`is_piece_valid` against the segment commitment the chain gives (True when no
+        commitment getter was given yet: the farm was started without one)."""
+        with self._lock:
+            getter = self._segment_commitment
+        if getter is None:
+            return True
+        commitment = getter(segment)
+        return commitment is not None and is_piece_valid(self.kzg, piece, commitment, position, self.params)
 
     def _report(self, sector, replot, size, started, run_started, plotted_in_run, bytes_in_run) -> None:
         now = time.monotonic()
