@@ -383,6 +383,36 @@ def test_corrupted_block_is_a_typed_error(tmp_path):
         ConsensusNode(tmp_path / "node", TEST, make_runtime(), None, genesis_config=genesis_config(), durable=False)
 
 
+@pytest.mark.parametrize("damage", ["archiver state", "segment header", "state trie node"])
+def test_damaged_values_are_named_not_used(tmp_path, damage):
+    """LMDB keeps no checksums; a byte flipped in a value that still decodes was used: a wrong
+    archiver buffer or prev hash forked the segment chain, a bad segment header failed every
+    later block, a bad trie node gave wrong state. Each is refused by name at the read."""
+    from chain.node.chain_store import KEY_ARCHIVER, PREFIX_SEGMENT, PREFIX_TRIE
+    from chain.store import KVStore
+
+    setup = make_node(tmp_path)
+    setup.node.produce_blocks(12)
+    state_root = setup.node.best_header().state_root
+    assert len(setup.node.segment_headers()) >= 2
+    setup.farmer.stop()
+    setup.node.close()
+    key = {"archiver state": KEY_ARCHIVER, "segment header": PREFIX_SEGMENT + (0).to_bytes(8, "big"),
+           "state trie node": PREFIX_TRIE + state_root}[damage]
+    with KVStore(tmp_path / "node" / "chain", durable=False) as kv:
+        value = bytearray(kv.get(key))
+        value[20] ^= 0x01  # inside the archiver's prev hash / the commitment / a node's contents
+        kv.put(key, bytes(value))
+    words = {"archiver state": "does not match its checksum", "segment header": "segment headers 0 and 1 do not chain",
+             "state trie node": "state trie node does not hash to its key"}[damage]
+    with pytest.raises(CorruptedChainData, match=words):
+        node = ConsensusNode(tmp_path / "node", TEST, make_runtime(), None, genesis_config=genesis_config(), durable=False)
+        try:
+            make_runtime().nonce(node.trie_db(), node.state_root(), FARMER_SIGNER.public_key)  # state is read lazily
+        finally:
+            node.close()
+
+
 # --- threads ------------------------------------------------------------------------------
 
 

@@ -8,6 +8,8 @@ Keys (all in one LMDB environment, `<directory>/chain`):
 | `meta:genesis`              | genesis block hash                                          |
 | `meta:best`                 | best block hash                                             |
 | `meta:archiver`             | `Archiver.to_bytes()` after the last archived block         |
+| `meta:archiver_sum`         | blake3 of `meta:archiver` (written with it; LMDB has no     |
+|                             | checksums, and nothing else re-derives the buffered blocks) |
 | `meta:archived_to`          | u32 LE: the highest block number fed to the archiver        |
 | `blk:` + hash               | `SignedBlock.encode()`                                      |
 | `inf:` + hash               | u32 LE number ‖ u256 LE cumulative fork weight              |
@@ -21,7 +23,9 @@ nodes its execution created, canonical index changes, the best pointer, the arch
 any new segment headers and pieces. `ChainStore.commit` writes it with one `write_batch`, so a
 kill -9 leaves either all of it or none (chain/store.py).
 
-Reads that find undecodable data raise `CorruptedChainData`, naming the key and the store path.
+Reads that find undecodable data raise `CorruptedChainData`, naming the key and the store path;
+so do values that fail their checks: a trie node that does not hash to its key, segment
+headers whose hash chain breaks, an archiver state that does not match its checksum.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
+
+from blake3 import blake3
+from eth_hash.auto import keccak
 
 from chain.archiving import ArchivingError, SegmentHeader
 from chain.block import InvalidBlock, SignedBlock
@@ -39,6 +46,7 @@ KEY_PARAMS = b"meta:params"
 KEY_GENESIS = b"meta:genesis"
 KEY_BEST = b"meta:best"
 KEY_ARCHIVER = b"meta:archiver"
+KEY_ARCHIVER_SUM = b"meta:archiver_sum"
 KEY_ARCHIVED_TO = b"meta:archived_to"
 PREFIX_BLOCK = b"blk:"
 PREFIX_INFO = b"inf:"
@@ -125,6 +133,9 @@ class TrieDb(MutableMapping):
         value = self.store.get(PREFIX_TRIE + key)
         if value is None:
             raise KeyError(key)
+        if keccak(value) != key:  # content-addressed: a damaged node is caught where it is read
+            raise CorruptedChainData(f"{self.store.path}: key {PREFIX_TRIE + key!r}: state trie node does not hash "
+                                     f"to its key (the store is damaged)")
         return value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
@@ -226,7 +237,19 @@ class ChainStore:
             raise self._corrupted(key, "block info", err) from None
 
     def archiver_state(self) -> bytes | None:
-        return self.kv.get(KEY_ARCHIVER)
+        """The saved archiver state, checked against its checksum (a store written before the
+        checksum existed has none: its state is taken as it is)."""
+        state = self.kv.get(KEY_ARCHIVER)
+        checksum = self.kv.get(KEY_ARCHIVER_SUM)
+        if state is not None and checksum is not None and blake3(state).digest() != checksum:
+            raise CorruptedChainData(f"{self.kv.path}: key {KEY_ARCHIVER!r}: archiver state does not match its "
+                                     f"checksum ({KEY_ARCHIVER_SUM!r}): the store is damaged")
+        return state
+
+    @staticmethod
+    def put_archiver_state(batch: "BlockBatch", state: bytes) -> None:
+        batch.put(KEY_ARCHIVER, state)
+        batch.put(KEY_ARCHIVER_SUM, blake3(state).digest())
 
     def archived_to(self) -> int | None:
         data = self.kv.get(KEY_ARCHIVED_TO)
@@ -250,8 +273,9 @@ class ChainStore:
         return header
 
     def segment_headers(self) -> list[SegmentHeader]:
-        """Every stored segment header in index order (checked contiguous from 0)."""
-        out = []
+        """Every stored segment header in index order, checked contiguous from 0 and chained:
+        each names the hash of the one before (the first, 32 zero bytes)."""
+        out: list[SegmentHeader] = []
         for key, data in self.kv.iterate(PREFIX_SEGMENT):
             try:
                 header = SegmentHeader.decode(data)
@@ -259,6 +283,12 @@ class ChainStore:
                 raise self._corrupted(key, "segment header", err) from None
             if header.segment_index != len(out):
                 raise self._corrupted(key, "segment header", ValueError(f"segment {header.segment_index} out of order"))
+            previous = out[-1].hash() if out else bytes(32)
+            if header.prev_segment_header_hash != previous:
+                raise CorruptedChainData(
+                    f"{self.kv.path}: segment headers {len(out) - 1} and {len(out)} do not chain (header "
+                    f"{len(out)} names {header.prev_segment_header_hash.hex()[:16]}…, header {len(out) - 1} hashes to "
+                    f"{previous.hex()[:16]}…): the store is damaged")
             out.append(header)
         return out
 

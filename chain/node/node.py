@@ -255,7 +255,7 @@ class ConsensusNode:
             batch.put(segment_key(index), segment.segment_header.encode())
             for position, piece in enumerate(segment.pieces):
                 batch.put(piece_key(index * self.params.num_pieces + position), piece)
-        batch.put(KEY_ARCHIVER, archiver.to_bytes())
+        ChainStore.put_archiver_state(batch, archiver.to_bytes())
         batch.put(KEY_ARCHIVED_TO, archived_to.to_bytes(4, "little"))
 
     def _load(self) -> None:
@@ -282,6 +282,10 @@ class ConsensusNode:
                 f"{store.kv.path}: archiver is at segment {self.archiver.segment_index} but "
                 f"{len(self.segment_headers_list)} segment headers are stored"
             )
+        last = self.segment_headers_list[-1].hash() if self.segment_headers_list else bytes(32)
+        if self.archiver.prev_segment_header_hash != last:
+            raise CorruptedChainData(f"{store.kv.path}: key {KEY_ARCHIVER!r}: the archiver's previous segment header "
+                                     f"hash is not the hash of the last stored segment header")
 
     # =========================================================================================
     # Reads
