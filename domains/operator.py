@@ -367,9 +367,13 @@ class Operator:
         store = self._store()
         first = max(0, head.block_number - self.params.challenge_depth - 1)
         for number in range(first, head.block_number + 1):
-            raw = store.get(RECEIPT_KEY_PREFIX + number.to_bytes(4, "big")) if store is not None else None
-            if raw is not None:
-                self._receipts[number] = ExecutionReceipt.decode(raw)
+            receipt = self._read_receipt(number)
+            if receipt is not None:
+                previous = self._receipts.get(number - 1)
+                if previous is not None and receipt.parent_domain_block_receipt_hash != previous.hash():
+                    raise OperatorError(f"{self._receipt_key_text(number)} in {self.node.chain.path} is damaged: it does "
+                                        f"not name the hash of receipt #{number - 1} as its parent")
+                self._receipts[number] = receipt
                 count = store.get(TX_COUNT_KEY_PREFIX + number.to_bytes(4, "big"))
                 self._tx_counts[number] = decode_u32(count, 0)[0] if count else 0
         if head.block_number not in self._receipts:
@@ -387,9 +391,33 @@ class Operator:
             return self._receipts[number]
         if number == 0:
             return genesis_receipt_of(self.node.chain)
+        return self._read_receipt(number)
+
+    @staticmethod
+    def _receipt_key_text(number: int) -> str:
+        return f"key {RECEIPT_KEY_PREFIX + number.to_bytes(4, 'big')!r}"
+
+    def _read_receipt(self, number: int) -> ExecutionReceipt | None:
+        """The stored receipt of canonical domain block `number` (None if none), checked
+        against the block it describes: LMDB keeps no checksums, and a damaged receipt carried
+        in bundles would only be refused by the consensus chain, stalling the domain unnamed."""
         store = self._store()
         raw = store.get(RECEIPT_KEY_PREFIX + number.to_bytes(4, "big")) if store is not None else None
-        return ExecutionReceipt.decode(raw) if raw is not None else None
+        if raw is None:
+            return None
+        where = f"{self._receipt_key_text(number)} in {self.node.chain.path}"
+        try:
+            receipt = ExecutionReceipt.decode(raw)
+        except ValueError as exc:  # ScaleError
+            raise OperatorError(f"{where} is damaged: {exc}") from None
+        header = self.node.chain.header_by_number(number)
+        trace = receipt.execution_trace
+        if header is None or receipt.domain_block_number != number or receipt.domain_block_hash != header.hash \
+                or receipt.domain_block_extrinsic_root != header.transaction_root \
+                or receipt.final_state_root != header.state_root or not trace or trace[-1] != header.state_root \
+                or receipt.execution_trace_root != execution_trace_root(list(trace)):
+            raise OperatorError(f"{where} is damaged: it does not describe canonical domain block #{number}")
+        return receipt
 
     def _record(self, receipt: ExecutionReceipt, tx_count: int) -> None:
         """Keep a receipt in memory (it is already stored with its block: `receipt_records`)."""

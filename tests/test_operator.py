@@ -5,7 +5,9 @@ operator feeding the domains pallet end to end."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 from collections import Counter
 from dataclasses import replace
 
@@ -32,7 +34,7 @@ from domains.bundles import (
 from domains.evm.chain import DomainChain
 from domains.evm.genesis import dev_accounts, dev_genesis
 from domains.evm.node import DomainNode
-from domains.operator import Operator, derive_domain_block, execution_trace, genesis_domain, genesis_receipt_of
+from domains.operator import RECEIPT_KEY_PREFIX, Operator, OperatorError, derive_domain_block, execution_trace, genesis_domain, genesis_receipt_of
 from domains.receipts import (
     BlockFees,
     ChainId,
@@ -352,6 +354,31 @@ def test_operator_resumes_from_stored_receipts(node):
     receipt = op.on_consensus_block(1, h("c1"), 6_000, h("r1"), [op.on_slot(1, POT)])
     again = operator(node)
     assert again.latest_receipt == receipt and again.needs_confirmation()
+
+
+@pytest.mark.parametrize("field", ["domain_block_hash", "domain_block_extrinsic_root", "parent_domain_block_receipt_hash",
+                                   "final_state_root", "trace[1]", "execution_trace_root"])
+def test_a_damaged_stored_receipt_is_named(node, field):
+    """A byte flipped in a stored receipt is refused when the operator loads it, naming the
+    key, instead of being carried in bundles that the consensus chain refuses."""
+    op = operator(node)
+    for n in range(2):
+        node.submit_raw_transaction(raw_tx(node.chain_id, 0, n))
+        op.on_consensus_block(n + 1, h("c", n), 6_000 * (n + 1), h("r", n), [op.on_slot(6 * n + 1, POT)])
+    key = RECEIPT_KEY_PREFIX + (2).to_bytes(4, "big")
+    receipt = op.latest_receipt
+
+    def flipped(value: bytes) -> bytes:
+        return value[:5] + bytes([value[5] ^ 0x01]) + value[6:]
+
+    if field == "trace[1]":
+        trace = list(receipt.execution_trace)
+        damaged = dataclasses.replace(receipt, execution_trace=tuple(trace[:1] + [flipped(trace[1])] + trace[2:]))
+    else:
+        damaged = dataclasses.replace(receipt, **{field: flipped(getattr(receipt, field))})
+    node.chain.store.put(key, damaged.encode())
+    with pytest.raises(OperatorError, match=re.escape(f"key {key!r} in {node.chain.path} is damaged")):
+        operator(node)
 
 
 def test_operator_feeds_the_pallet_end_to_end(node):
