@@ -54,11 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     from chain.runtime.state import StateError
     from chain.store import StoreError
     from domains.devnet import DataDirError
+    from domains.operator import OperatorError
 
     try:
         return args.func(args)
     except (DomainError, GenesisError, InvalidBlock, InvalidConsensusBlock, FarmError, StoreError, StateError,
-            DataDirError) as exc:
+            DataDirError, OperatorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a data file or directory that cannot be read or made: str() names it
