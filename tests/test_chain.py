@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import rlp
+from eth.db.schema import SchemaV1
 from eth_account import Account
 from eth_utils import to_canonical_address
 
@@ -170,6 +171,25 @@ def test_a_damaged_trie_node_is_refused_where_it_is_read(tmp_path):
     stranger = bytes.fromhex("5e" * 20)  # never read before: no cache answers for it
     with pytest.raises(StoreCorrupted, match=f"{path / 'data.mdb'} is damaged: the value under {root.hex()}"):
         chain.state_at(chain.head()).get_balance(stranger)
+    chain.close()
+
+
+def test_a_damaged_canonical_index_is_refused_by_name(tmp_path):
+    path = tmp_path / "d"
+    chain = DomainChain.create(path, dev_genesis())
+    for n in range(3):
+        chain.build_block([transfer(chain, n, value=1)], timestamp=chain.head().timestamp + 1)
+    chain.close()
+    store = KVStore(path)
+    key = SchemaV1.make_block_number_to_hash_lookup_key(2)
+    value = bytearray(store.get(key))
+    value[-1] ^= 0x01
+    store.put(key, bytes(value))
+    store.close()
+    chain = DomainChain.open(path)
+    with pytest.raises(StoreCorrupted, match="canonical index does not lead to block #2, below the head #3"):
+        chain.header_by_number(2)
+    assert chain.header_by_number(4) is None and chain.header_by_number(3).block_number == 3
     chain.close()
 
 

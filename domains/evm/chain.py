@@ -55,7 +55,7 @@ from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.forks.cancun.state import get_total_blob_gas
 from eth_utils import ValidationError
 
-from chain.store import KVStore, StoreError
+from chain.store import KVStore, StoreCorrupted, StoreError
 from chain.trie_roots import ordered_trie_root_and_nodes
 from domains.evm.db import BlockWriteDB, CommittedDB, ScratchDB
 from domains.evm.genesis import FORK_NAMES, ForkSchedule, Genesis
@@ -270,9 +270,20 @@ class DomainChain:
         return self.chaindb.get_canonical_head()
 
     def header_by_number(self, number: int) -> BlockHeaderAPI | None:
+        """The canonical header at `number`; None above the head. Every number from genesis to
+        the head is indexed, so a miss below the head (after a second look, in case a reorg
+        rewrote the index meanwhile) means the store is damaged: `StoreCorrupted`."""
         try:
             return self.chaindb.get_canonical_block_header_by_number(number)
         except HeaderNotFound:
+            pass
+        head = self.head().block_number
+        try:
+            return self.chaindb.get_canonical_block_header_by_number(number)
+        except HeaderNotFound:
+            if 0 <= number <= head:
+                raise StoreCorrupted(f"{self.path / 'data.mdb'} is damaged: its canonical index does not lead to "
+                                     f"block #{number}, below the head #{head}") from None
             return None
 
     def header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI | None:
