@@ -14,7 +14,7 @@ from eth_utils import to_canonical_address
 
 from chain.store import KVStore, StoreCorrupted
 from domains.evm.blockfile import BlockFileError, export_blocks, import_blocks
-from domains.evm.chain import DomainChain, DomainError, InvalidBlock
+from domains.evm.chain import META_KEY, DomainChain, DomainError, InvalidBlock
 from domains.evm.genesis import (
     DEV_ACCOUNT_BALANCE,
     DEV_CHAIN_ID,
@@ -191,6 +191,26 @@ def test_a_damaged_canonical_index_is_refused_by_name(tmp_path):
         chain.header_by_number(2)
     assert chain.header_by_number(4) is None and chain.header_by_number(3).block_number == 3
     chain.close()
+
+
+def test_damaged_domain_metadata_is_refused(tmp_path):
+    """The metadata is JSON: a flipped digit in a fork number still parses, so it carries a
+    checksum (a store written before the checksum opens as before)."""
+    path = tmp_path / "d"
+    DomainChain.create(path, parse_genesis_json(MULTI_FORK_GENESIS)).close()
+    store = KVStore(path)
+    raw = store.get(META_KEY)
+    data = json.loads(raw)
+    assert b'"berlin": 7' in raw
+    store.put(META_KEY, raw.replace(b'"berlin": 7', b'"berlin": 9'))
+    store.close()
+    with pytest.raises(DomainError, match="domain metadata is corrupted: checksum mismatch"):
+        DomainChain.open(path)
+    store = KVStore(path)
+    del data["checksum"]
+    store.put(META_KEY, json.dumps(data, sort_keys=True).encode())
+    store.close()
+    DomainChain.open(path).close()  # no checksum: written before it existed
 
 
 # -- multi-fork import/export --------------------------------------------------------------------

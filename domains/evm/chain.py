@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import rlp
+from blake3 import blake3
 from eth import constants
 from eth.abc import (
     BlockAPI,
@@ -106,22 +107,32 @@ class DomainMeta:
     genesis_hash: bytes
 
     def encode(self) -> bytes:
-        return json.dumps({
+        fields = {
             "chainId": self.chain_id,
             "forks": self.forks.to_json(),
             "resolved": [list(r) for r in self.resolved],
             "genesisHash": self.genesis_hash.hex(),
-        }, sort_keys=True).encode()
+        }
+        return json.dumps({**fields, "checksum": _meta_checksum(fields)}, sort_keys=True).encode()
 
     @classmethod
     def decode(cls, raw: bytes, where: str) -> "DomainMeta":
+        """The metadata `encode` wrote; its checksum (absent from stores written before it
+        existed) must match, since a flipped fork block number would still parse."""
         try:
             data = json.loads(raw)
+            checksum = data.pop("checksum", None)
+            if checksum is not None and checksum != _meta_checksum(data):
+                raise ValueError("checksum mismatch (the store is damaged)")
             return cls(chain_id=int(data["chainId"]), forks=ForkSchedule.from_json(data["forks"]),
                        resolved=tuple((int(n), str(f)) for n, f in data["resolved"]),
                        genesis_hash=bytes.fromhex(data["genesisHash"]))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DomainError(f"{where}: domain metadata is corrupted: {exc}") from exc
+
+
+def _meta_checksum(fields: dict) -> str:
+    return blake3(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -204,9 +215,14 @@ class DomainChain:
         chain = cls(store, meta, path=path)
         try:
             chain.head()
+            genesis = chain.chaindb.get_canonical_block_header_by_number(0)
         except (HeaderNotFound, KeyError) as exc:
             store.close()
             raise DomainError(f"{path}: canonical head is missing from the database ({exc})") from exc
+        if genesis.hash != meta.genesis_hash:
+            store.close()
+            raise DomainError(f"{path}: domain metadata names genesis {meta.genesis_hash.hex()}, the chain's block 0 "
+                              f"is {genesis.hash.hex()} (the store is damaged)")
         return chain
 
     @classmethod
