@@ -285,10 +285,11 @@ class ChainStore:
                 raise self._corrupted(key, "segment header", ValueError(f"segment {header.segment_index} out of order"))
             previous = out[-1].hash() if out else bytes(32)
             if header.prev_segment_header_hash != previous:
+                before = f"header {len(out) - 1} hashes to" if out else "the first must name"
                 raise CorruptedChainData(
-                    f"{self.kv.path}: segment headers {len(out) - 1} and {len(out)} do not chain (header "
-                    f"{len(out)} names {header.prev_segment_header_hash.hex()[:16]}…, header {len(out) - 1} hashes to "
-                    f"{previous.hex()[:16]}…): the store is damaged")
+                    f"{self.kv.path}: key {key!r}: segment headers do not chain (header {len(out)} names "
+                    f"{header.prev_segment_header_hash.hex()[:16]}…, {before} {previous.hex()[:16]}…): the store is "
+                    f"damaged")
             out.append(header)
         return out
 
