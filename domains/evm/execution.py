@@ -53,9 +53,9 @@ from eth.vm.forks import BerlinVM, LondonVM, PragueVM, ShanghaiVM
 from eth_hash.auto import keccak
 from eth_utils import ValidationError, to_checksum_address
 
+from domains.evm import tracing
 from domains.evm.chain import DomainChain
 from domains.evm.db import CommittedDB
-from domains.evm import tracing
 from domains.evm.revert import PANIC_REASONS, decode_revert_reason, vm_error_text
 
 __all__ = [
