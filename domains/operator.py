@@ -115,12 +115,16 @@ log = logging.getLogger("autonomys.operator")
 
 RECEIPT_KEY_PREFIX = b"autonomys:operator:receipt:"
 TX_COUNT_KEY_PREFIX = b"autonomys:operator:txcount:"
+#: the receipt's hash (spec §2.5), written beside it: what the consensus chain records of it,
+#: and the check that the stored bytes are still those (LMDB keeps no checksums)
+RECEIPT_HASH_KEY_PREFIX = b"autonomys:operator:receipt-hash:"
 
 
 def receipt_records(receipt: ExecutionReceipt, tx_count: int) -> dict[bytes, bytes]:
     """The store records of a domain block's receipt (committed with the block itself)."""
     key = receipt.domain_block_number.to_bytes(4, "big")
-    return {RECEIPT_KEY_PREFIX + key: receipt.encode(), TX_COUNT_KEY_PREFIX + key: encode_u32(tx_count)}
+    return {RECEIPT_KEY_PREFIX + key: receipt.encode(), RECEIPT_HASH_KEY_PREFIX + key: receipt.hash(),
+            TX_COUNT_KEY_PREFIX + key: encode_u32(tx_count)}
 
 
 def receipt_deletions(numbers) -> dict[bytes, None]:
@@ -130,6 +134,7 @@ def receipt_deletions(numbers) -> dict[bytes, None]:
     for number in numbers:
         key = number.to_bytes(4, "big")
         writes[RECEIPT_KEY_PREFIX + key] = None
+        writes[RECEIPT_HASH_KEY_PREFIX + key] = None
         writes[TX_COUNT_KEY_PREFIX + key] = None
     return writes
 
@@ -410,6 +415,9 @@ class Operator:
             receipt = ExecutionReceipt.decode(raw)
         except ValueError as exc:  # ScaleError
             raise OperatorError(f"{where} is damaged: {exc}") from None
+        recorded = store.get(RECEIPT_HASH_KEY_PREFIX + number.to_bytes(4, "big"))
+        if recorded is not None and recorded != receipt.hash():  # absent: stored before the hash was
+            raise OperatorError(f"{where} is damaged: it does not hash to the receipt hash stored beside it")
         header = self.node.chain.header_by_number(number)
         trace = receipt.execution_trace
         if header is None or receipt.domain_block_number != number or receipt.domain_block_hash != header.hash \

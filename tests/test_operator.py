@@ -357,7 +357,8 @@ def test_operator_resumes_from_stored_receipts(node):
 
 
 @pytest.mark.parametrize("field", ["domain_block_hash", "domain_block_extrinsic_root", "parent_domain_block_receipt_hash",
-                                   "final_state_root", "trace[1]", "execution_trace_root"])
+                                   "final_state_root", "trace[1]", "execution_trace_root", "consensus_block_hash",
+                                   "inboxed_bundles[0].extrinsics_root"])
 def test_a_damaged_stored_receipt_is_named(node, field):
     """A byte flipped in a stored receipt is refused when the operator loads it, naming the
     key, instead of being carried in bundles that the consensus chain refuses."""
@@ -374,6 +375,10 @@ def test_a_damaged_stored_receipt_is_named(node, field):
     if field == "trace[1]":
         trace = list(receipt.execution_trace)
         damaged = dataclasses.replace(receipt, execution_trace=tuple(trace[:1] + [flipped(trace[1])] + trace[2:]))
+    elif field.startswith("inboxed_bundles"):
+        first = receipt.inboxed_bundles[0]
+        bundles = (dataclasses.replace(first, extrinsics_root=flipped(first.extrinsics_root)),) + receipt.inboxed_bundles[1:]
+        damaged = dataclasses.replace(receipt, inboxed_bundles=bundles)
     else:
         damaged = dataclasses.replace(receipt, **{field: flipped(getattr(receipt, field))})
     node.chain.store.put(key, damaged.encode())
