@@ -7,6 +7,7 @@ Time budget is by block count: every run is a fixed number of slots/blocks."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -381,6 +382,25 @@ def test_corrupted_block_is_a_typed_error(tmp_path):
         kv.put(b"blk:" + best, b"\xff garbage")
     with pytest.raises(CorruptedChainData, match="blk:"):
         ConsensusNode(tmp_path / "node", TEST, make_runtime(), None, genesis_config=genesis_config(), durable=False)
+
+
+def test_a_damaged_piece_is_named_when_served(chain_a):
+    """A stored piece is verified against its segment commitment before the farmer (or the
+    RPC) gets it; a damaged one names its key instead of being plotted."""
+    from chain.node.chain_store import piece_key
+
+    setup, _ = chain_a
+    node = setup.node
+    good = node.piece(3)
+    damaged = bytearray(good)
+    damaged[100] ^= 0x01
+    node.store.kv.put(piece_key(3), bytes(damaged))
+    try:
+        with pytest.raises(CorruptedChainData, match=re.escape(f"key {piece_key(3)!r}: piece 3 does not verify")):
+            node.piece(3)
+    finally:
+        node.store.kv.put(piece_key(3), good)
+    assert node.piece(3) == good
 
 
 @pytest.mark.parametrize("damage", ["archiver state", "segment header", "state trie node"])

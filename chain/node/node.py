@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain import pot
-from chain.archiving import Archiver, NewArchivedSegment, SegmentHeader
+from chain.archiving import Archiver, NewArchivedSegment, SegmentHeader, is_piece_valid
 from chain.block import (
     Block,
     Header,
@@ -350,8 +350,18 @@ class ConsensusNode:
         return self.store.trie_db()
 
     def piece(self, index: int) -> bytes | None:
-        """An archived piece by global index (the farmer's piece_getter)."""
-        return self.store.piece(index)
+        """An archived piece by global index (the farmer's piece_getter), None if not archived.
+        It is checked against its segment commitment before it leaves the store (spec §4
+        "Piece verification"): a damaged copy is `CorruptedChainData` naming the key."""
+        piece = self.store.piece(index)
+        if piece is None:
+            return None
+        segment, position = divmod(index, self.params.num_pieces)
+        commitment = self.segment_commitment(segment)
+        if commitment is None or not is_piece_valid(self.kzg, piece, commitment, position, self.params):
+            raise CorruptedChainData(f"{self.store.kv.path}: key {piece_key(index)!r}: piece {index} does not verify "
+                                     f"against the commitment of segment {segment}: the store is damaged")
+        return piece
 
     def segment_header(self, index: int) -> SegmentHeader | None:
         headers = self.segment_headers_list
