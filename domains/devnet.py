@@ -56,13 +56,13 @@ from chain.runtime import GenesisConfig, Runtime
 from chain.runtime.extrinsics import SignedExtrinsic, decode_extrinsic, signed_extrinsic
 from chain.runtime.errors import InvalidExtrinsic
 from chain.runtime.timestamp import timestamp_of_block
-from chain.store import KVStore, StoreCorrupted
+from chain.store import KVStore, StoreCorrupted, StoreError
 from domains.bundles import Bundle
 from domains.evm.chain import DomainChain
 from domains.evm.genesis import dev_accounts
 from domains.evm.node import DomainNode
 from domains.evm.txpool import PoolJournal
-from domains.operator import Operator, genesis_domain
+from domains.operator import Operator, OperatorError, genesis_domain
 from domains.runtime import DomainsPallet, genesis_config, submit_bundle_call
 from domains.runtime import params as domain_params_mod
 from domains.runtime.pallet import bundle_of_call
@@ -137,8 +137,8 @@ def open_pool_journal(path: Path) -> KVStore:
     except StoreCorrupted as exc:
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
         path.rename(aside)
-        log.warning("%s; the pool journal (transactions waiting for a block, never sealed ones) was moved to %s "
-                    "and starts empty", exc, aside)
+        log.warning("%s; so the pool journal (transactions waiting for a block, never sealed ones) was moved to "
+                    "%s and starts empty", str(exc).split(";")[0], aside)
         return KVStore(path, durable=False)
 
 
@@ -239,6 +239,8 @@ class DevNetwork:
         self._events: queue.Queue = queue.Queue()
         self._driver: threading.Thread | None = None
         self._stopping = threading.Event()
+        #: set when the domain's data turned out damaged (the driver then handles no events)
+        self.domain_halted: Exception | None = None
         self.node.on_slot(lambda info: self._events.put(("slot", info)))
         self.node.on_block_imported(self._on_block_imported)
 
@@ -292,11 +294,18 @@ class DevNetwork:
             self._handle(kind, item)
 
     def _handle(self, kind: str, item) -> None:
+        if self.domain_halted is not None:
+            return
         try:
             if kind == "slot":
                 self._on_slot(item)
             else:  # a new best block, or the catch-up at start: follow the canonical chain
                 self._follow_best_chain()
+        except (StoreError, OperatorError) as exc:
+            # Damaged data: going on would fail the same way at every event. The consensus
+            # chain and the RPC keep running; the domain waits for the store to be restored.
+            self.domain_halted = exc
+            log.error("the domain is halted, its data is damaged: %s (restore it and restart the node)", exc)
         except Exception:  # one bad event must not stop the domain
             log.exception("domain driver failed on %s", kind)
 

@@ -79,3 +79,32 @@ def test_a_damaged_pool_journal_is_set_aside(tmp_path, caplog):
     aside = [p for p in tmp_path.iterdir() if p.name.startswith("pool.corrupt-")]
     assert len(aside) == 1 and (aside[0] / "data.mdb").stat().st_size == 0
     assert f"{path / 'data.mdb'} is empty" in caplog.text and str(aside[0]) in caplog.text
+
+
+def test_damaged_domain_data_halts_the_domain_once_and_by_name(tmp_path, caplog):
+    """Data found damaged while running (a trie node, a receipt) would fail every following
+    event the same way: the domain driver says so once, without a traceback, and stops."""
+    from chain.params import DEV
+    from chain.store import StoreCorrupted
+    from domains.devnet import DevNetConfig, DevNetwork
+    from domains.evm.genesis import dev_genesis
+
+    net = DevNetwork(DevNetConfig(base_path=tmp_path, domain_genesis=dev_genesis(), params=DEV.with_(pot_iterations=1 << 12),
+                                  out=None, durable=False))
+    calls = []
+
+    def damaged():
+        calls.append(1)
+        raise StoreCorrupted(f"{tmp_path}/domains/0/data.mdb is damaged: the value under 00ff does not hash to its key")
+
+    net._follow_best_chain = damaged
+    try:
+        with caplog.at_level(logging.ERROR, logger="autonomys.devnet"):
+            net._handle("best", None)
+            net._handle("best", None)
+        assert len(calls) == 1 and isinstance(net.domain_halted, StoreCorrupted)
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and errors[0].exc_info is None
+        assert "the domain is halted, its data is damaged" in errors[0].getMessage() and "00ff" in errors[0].getMessage()
+    finally:
+        net.close()

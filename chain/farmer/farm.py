@@ -68,6 +68,7 @@ from chain.farming.proving import prove_chunk, winning_chunks
 from chain.farming.reading import read_contents_map, verify_sector_checksum
 from chain.farming.solution import Solution
 from chain.params import Params
+from chain.store import StoreError
 
 logger = logging.getLogger("chain.farmer")
 
@@ -401,8 +402,9 @@ class Farmer:
 
     def _note_error(self, what: str, exc: Exception) -> None:
         self.last_error = exc
+        # Damaged data is named by its message; a traceback is for the unexpected.
         logger.error("farm %s: error %s, retrying in %.1fs: %s", self.directory, what, self.max_retry_interval, exc,
-                     exc_info=exc)
+                     exc_info=None if isinstance(exc, (StoreError, FarmError)) else exc)
         self._stop.wait(self.max_retry_interval)
 
     def _next_job(self) -> tuple[int, bool] | None:
