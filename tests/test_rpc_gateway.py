@@ -33,6 +33,7 @@ from domains.evm.node import DomainNode
 from domains.rpc.fees import SUGGESTED_TIP
 from domains.rpc.methods import all_methods
 from domains.evm import execution, tracing
+from domains.rpc import dispatch
 from domains.rpc.errors import ParseError
 from domains.rpc.server import build_app, decode_json, json_nesting_depth
 from domains.rpc.testing import LiveServer
@@ -797,3 +798,11 @@ def test_calls_stop_at_the_evm_timeout(env, monkeypatch):
     assert simulated == expected
     # A call that ends in time is not affected.
     assert env.rpc.result("eth_call", {"to": "0x" + LOGGER.hex(), "data": "0x" + (TOPIC_A * 3).hex()}) == "0x"
+    # A batch's calls run one after another: they share one budget besides their own timeouts.
+    monkeypatch.setattr(dispatch, "BATCH_EVM_BUDGET", 0.5)
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": [request, "latest", overrides]} for i in range(8)]
+    answers = env.rpc.raw(batch).json()
+    messages = [a["error"]["message"] for a in answers]
+    assert messages[:2] == [expected["message"]] * 2  # 0.2 s each, within the 0.5 s budget
+    assert messages[3:] == ["execution aborted (the execution time of this batch is spent)"] * 5
+    assert all(a["error"]["code"] == -32000 for a in answers)

@@ -34,10 +34,12 @@ carrying geth's message).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import itertools
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -84,6 +86,8 @@ RPC_GAS_CAP = 50_000_000
 #: debug_traceCall may execute (geth's `--rpc.evmtimeout` default): a loop burning the gas cap
 #: takes py-evm about 30 s.
 RPC_EVM_TIMEOUT = 5.0
+#: The deadline shared by every call run inside `evm_budget` (a JSON-RPC batch), or None.
+_SHARED_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("evm_shared_deadline", default=None)
 #: EIP-1186 requests with more storage keys than this are refused (geth's `maxGetProofKeys`).
 MAX_PROOF_KEYS = 1024
 
@@ -761,7 +765,7 @@ class _Session:
         state_class = _call_state_class(vm_class.get_state_class(), record_access)
         state = state_class(vm.chaindb.db, context, header.state_root)
         state.blob_base_fee_override = block.blob_base_fee
-        state.deadline = time.monotonic() + RPC_EVM_TIMEOUT if RPC_EVM_TIMEOUT else None
+        state.deadline = call_deadline()
         _apply_state_overrides(state, overrides)
         return cls(request=request, vm_class=vm_class, state=state, rules=rules,
                    sender=request.sender or ZERO_ADDRESS, gas_price=gas_price, fee_cap=fee_cap,
@@ -975,8 +979,33 @@ def trace_call(chain: DomainChain, request: CallRequest, header: BlockHeaderAPI,
 
 
 def timeout_message() -> str:
-    """geth's words for a call stopped by the EVM timeout."""
+    """geth's words for a call stopped by the EVM timeout (or which budget ran out)."""
+    shared = _SHARED_DEADLINE.get()
+    if shared is not None and time.monotonic() > shared:
+        return "execution aborted (the execution time of this batch is spent)"
     return f"execution aborted (timeout = {RPC_EVM_TIMEOUT:g}s)"
+
+
+@contextmanager
+def evm_budget(seconds: float) -> Iterator[None]:
+    """Every call run inside (on this thread) also stops `seconds` from now: the requests of
+    a JSON-RPC batch run one after another, and each alone stops after `RPC_EVM_TIMEOUT`, so
+    a batch of 1,000 looping calls would otherwise hold a core for over an hour."""
+    token = _SHARED_DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _SHARED_DEADLINE.reset(token)
+
+
+def call_deadline() -> float | None:
+    """When a call starting now must stop: its own timeout, or the shared budget's end if
+    that comes first (None: no limit)."""
+    own = time.monotonic() + RPC_EVM_TIMEOUT if RPC_EVM_TIMEOUT else None
+    shared = _SHARED_DEADLINE.get()
+    if own is None or shared is None:
+        return own if shared is None else shared
+    return min(own, shared)
 
 
 def _call_gas(requested: int | None, gas_cap: int) -> int:

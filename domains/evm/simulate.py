@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -357,7 +356,7 @@ class _Simulator:
         self.precompiles = frozenset(state_class.computation_class.get_precompiles())
         self.budget = _GasBudget(ex.RPC_GAS_CAP)
         #: the whole request shares one EVM deadline, as geth's `--rpc.evmtimeout` applies
-        self.deadline = time.monotonic() + ex.RPC_EVM_TIMEOUT if ex.RPC_EVM_TIMEOUT else None
+        self.deadline = ex.call_deadline()
         self.state: StateAPI | None = None
         #: newest first: the hashes BLOCKHASH reads, simulated blocks ahead of the base's
         self.hashes: list[bytes] = [base.hash, *self.base_vm.previous_hashes]

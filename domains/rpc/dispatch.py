@@ -30,10 +30,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+from domains.evm import execution
 from domains.rpc.errors import InternalError, InvalidParams, InvalidRequest, MethodNotFound, RpcError
 from domains.rpc.params import ParamError, json_type, shorten
 
 log = logging.getLogger("autonomys.rpc")
+
+#: Seconds of EVM execution (eth_call, eth_estimateGas, tracing, simulation) one batch may
+#: spend in all, beside each call's own 5 s timeout: the requests of a batch run one after
+#: another. 30 s is what HTTP clients commonly wait for an answer.
+BATCH_EVM_BUDGET = 30.0
 
 _MISSING = object()
 
@@ -139,7 +145,8 @@ class Dispatcher:
         if len(batch) > self.max_batch:
             return error_response(None, InvalidRequest(
                 f"batch too large: {len(batch)} requests, at most {self.max_batch}"))
-        responses = [self.handle_request(item, ctx) for item in batch]
+        with execution.evm_budget(BATCH_EVM_BUDGET):
+            responses = [self.handle_request(item, ctx) for item in batch]
         answered = [r for r in responses if r is not None]
         return answered or None
 
