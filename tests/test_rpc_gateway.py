@@ -516,6 +516,10 @@ def test_hostile_json_is_a_parse_error_and_the_server_keeps_serving(env):
                  b'{"jsonrpc":"2.0","id":1e400,"method":"eth_chainId"}'):
         answer = env.rpc.raw(body).json()
         assert answer == {"jsonrpc": "2.0", "id": None, "error": answer["error"]} and answer["error"]["code"] == -32700
+    answer = env.rpc.raw(b'{"jsonrpc":"2.0","id":' + b"9" * 5000 + b',"method":"eth_chainId"}').json()
+    assert answer["error"] == {"code": -32700, "message": "parse error: integer of 5000 digits is out of range"}
+    assert env.rpc.error("eth_feeHistory", 2**70, "latest")["code"] == -32602
+    assert env.rpc.error("debug_traceTransaction", env.hashes["log_ca"], {"limit": 2**70})["code"] == -32602
     assert env.rpc.result("eth_chainId") == hex(CHAIN_ID)
 
 

@@ -233,8 +233,8 @@ def _limit_option(options: Mapping[str, Any]) -> int:
     value = options.get("limit", 0)
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TraceConfigError(f"trace option limit must be a non-negative integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= UINT_64_MAX:
+        raise TraceConfigError(f"trace option limit must be a 64-bit unsigned integer, got {str(value)[:40]}")
     return value
 
 

@@ -242,6 +242,12 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def _bounded_int(text: str) -> int:
+    if len(text) > 80:  # 2^256 has 78 digits; Python refuses past 4,300 with its own advice
+        raise ValueError(f"integer of {len(text)} digits is out of range")
+    return int(text)
+
+
 def decode_json(body: bytes | str) -> Any:
     """The decoded JSON, or -32700 saying why not: malformed, nested deeper than
     `MAX_JSON_DEPTH`, or with NaN / Infinity (Python's extension, which the answer could not
@@ -251,7 +257,7 @@ def decode_json(body: bytes | str) -> Any:
     if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and json_nesting_depth(raw) > MAX_JSON_DEPTH:
         raise ParseError(f"parse error: arrays and objects nest deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(body, parse_float=_finite_float, parse_constant=_no_constant)
+        return json.loads(body, parse_float=_finite_float, parse_int=_bounded_int, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
         raise ParseError(f"parse error: {exc}") from None
 

@@ -10,7 +10,7 @@ from domains.rpc import formatting as fmt
 from domains.rpc.blocks import header_for
 from domains.rpc.context import Context
 from domains.rpc.dispatch import MethodTable, Param
-from domains.rpc.params import ParamError, block_number_or_tag, uint64
+from domains.rpc.params import UINT64_MAX, ParamError, block_number_or_tag, shorten, uint64
 
 table = MethodTable()
 
@@ -42,8 +42,8 @@ def blob_base_fee(ctx: Context) -> str:
 def block_count(value: Any) -> int:
     """A block count: a hex quantity, or a plain JSON integer as geth also accepts."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise ParamError(f"block count must not be negative, got {value}")
+        if not 0 <= value <= UINT64_MAX:
+            raise ParamError(f"block count must be a 64-bit unsigned integer, got {shorten(value)}")
         return value
     return uint64(value)
 
