@@ -807,6 +807,8 @@ def test_calls_stop_at_the_evm_timeout(env, monkeypatch):
     batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": [request, "latest", overrides]} for i in range(8)]
     answers = env.rpc.raw(batch).json()
     messages = [a["error"]["message"] for a in answers]
-    assert messages[:2] == [expected["message"]] * 2  # 0.2 s each, within the 0.5 s budget
-    assert messages[3:] == ["execution aborted (the execution time of this batch is spent)"] * 5
+    spent = "execution aborted (the execution time of this batch is spent)"
+    # Each call stops at its own 0.2 s until the batch's 0.5 s are gone; then every call stops at once.
+    own = messages.index(spent)
+    assert 1 <= own <= 3 and messages[:own] == [expected["message"]] * own and messages[own:] == [spent] * (8 - own)
     assert all(a["error"]["code"] == -32000 for a in answers)
