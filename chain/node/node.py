@@ -353,12 +353,14 @@ class ConsensusNode:
         """An archived piece by global index (the farmer's piece_getter), None if not archived.
         It is checked against its segment commitment before it leaves the store (spec §4
         "Piece verification"): a damaged copy is `CorruptedChainData` naming the key."""
-        piece = self.store.piece(index)
+        segment, position = divmod(index, self.params.num_pieces)
+        # The header first: a block's commit stores a new segment's pieces just before the
+        # node's in-memory header list takes its header; until then the piece is not served.
+        commitment = self.segment_commitment(segment)
+        piece = self.store.piece(index) if commitment is not None else None
         if piece is None:
             return None
-        segment, position = divmod(index, self.params.num_pieces)
-        commitment = self.segment_commitment(segment)
-        if commitment is None or not is_piece_valid(self.kzg, piece, commitment, position, self.params):
+        if not is_piece_valid(self.kzg, piece, commitment, position, self.params):
             raise CorruptedChainData(f"{self.store.kv.path}: key {piece_key(index)!r}: piece {index} does not verify "
                                      f"against the commitment of segment {segment}: the store is damaged")
         return piece
