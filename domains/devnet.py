@@ -62,7 +62,7 @@ from domains.evm.chain import DomainChain
 from domains.evm.genesis import dev_accounts
 from domains.evm.node import DomainNode
 from domains.evm.txpool import PoolJournal
-from domains.operator import Operator, OperatorError, genesis_domain
+from domains.operator import DamagedReceipt, Operator, genesis_domain
 from domains.runtime import DomainsPallet, genesis_config, submit_bundle_call
 from domains.runtime import params as domain_params_mod
 from domains.runtime.pallet import bundle_of_call
@@ -301,7 +301,7 @@ class DevNetwork:
                 self._on_slot(item)
             else:  # a new best block, or the catch-up at start: follow the canonical chain
                 self._follow_best_chain()
-        except (StoreError, OperatorError) as exc:
+        except (StoreError, DamagedReceipt) as exc:
             # Damaged data: going on would fail the same way at every event. The consensus
             # chain and the RPC keep running; the domain waits for the store to be restored.
             self.domain_halted = exc

@@ -143,6 +143,11 @@ class OperatorError(Exception):
     """The operator cannot proceed as asked; the message says why and where."""
 
 
+class DamagedReceipt(OperatorError):
+    """A stored execution receipt is not what was written (LMDB keeps no checksums); the
+    message names the key and the store."""
+
+
 # ---------------------------------------------------------------------------------------------
 # The EVM side of the bundle rules
 
@@ -376,7 +381,7 @@ class Operator:
             if receipt is not None:
                 previous = self._receipts.get(number - 1)
                 if previous is not None and receipt.parent_domain_block_receipt_hash != previous.hash():
-                    raise OperatorError(f"{self._receipt_key_text(number)} in {self.node.chain.path} is damaged: it does "
+                    raise DamagedReceipt(f"{self._receipt_key_text(number)} in {self.node.chain.path} is damaged: it does "
                                         f"not name the hash of receipt #{number - 1} as its parent")
                 self._receipts[number] = receipt
                 count = store.get(TX_COUNT_KEY_PREFIX + number.to_bytes(4, "big"))
@@ -414,17 +419,17 @@ class Operator:
         try:
             receipt = ExecutionReceipt.decode(raw)
         except ValueError as exc:  # ScaleError
-            raise OperatorError(f"{where} is damaged: {exc}") from None
+            raise DamagedReceipt(f"{where} is damaged: {exc}") from None
         recorded = store.get(RECEIPT_HASH_KEY_PREFIX + number.to_bytes(4, "big"))
         if recorded is not None and recorded != receipt.hash():  # absent: stored before the hash was
-            raise OperatorError(f"{where} is damaged: it does not hash to the receipt hash stored beside it")
+            raise DamagedReceipt(f"{where} is damaged: it does not hash to the receipt hash stored beside it")
         header = self.node.chain.header_by_number(number)
         trace = receipt.execution_trace
         if header is None or receipt.domain_block_number != number or receipt.domain_block_hash != header.hash \
                 or receipt.domain_block_extrinsic_root != header.transaction_root \
                 or receipt.final_state_root != header.state_root or not trace or trace[-1] != header.state_root \
                 or receipt.execution_trace_root != execution_trace_root(list(trace)):
-            raise OperatorError(f"{where} is damaged: it does not describe canonical domain block #{number}")
+            raise DamagedReceipt(f"{where} is damaged: it does not describe canonical domain block #{number}")
         return receipt
 
     def _record(self, receipt: ExecutionReceipt, tx_count: int) -> None:
