@@ -32,13 +32,16 @@ Public API
 ``trace_call(vm, tx, tracer=None, config=None) -> dict``
     Run ``tx`` (a signed transaction, or an unsigned one with a sender, e.g. py-evm's
     ``SpoofTransaction(unsigned_tx, from_=address)``) on ``vm.state`` in the block context of
-    ``vm.get_header()``, as geth's ``debug_traceCall`` does for a call without fee fields: no fee
-    is charged (the effective gas price is 0; GASPRICE still reports the transaction's own), the
-    sender's nonce is not checked (its balance only has to cover the value sent), and every
-    state change is discarded afterwards. The gas reported is what a receipt would count.
+    ``vm.get_header()``, as a free call: no fee is charged (the effective gas price is 0;
+    GASPRICE still reports the transaction's own), the sender's nonce is not checked (its
+    balance only has to cover the value sent), and every state change is discarded afterwards.
+    The gas reported is what a receipt would count. (The gateway's ``debug_traceCall`` does not
+    come here: it runs `domains.evm.execution.trace_call`, eth_call's own defaults and checks,
+    through ``tracing_view``.)
 ``make_tracer(tracer, config)``, ``apply_traced_transaction(vm, header, tx, tracer)``,
-``execute_traced_call(vm, tx, tracer)``
-    The same pieces unbundled, for callers that need the receipt or computation as well.
+``execute_traced_call(vm, tx, tracer)``, ``tracing_view(state, tracer)``
+    The same pieces unbundled, for callers that need the receipt or computation as well, or
+    run the transaction themselves on a tracing view of their state.
 
 ``tracer`` names a tracer; when it is ``None`` the ``tracer`` member of ``config`` (the request's
 TraceConfig object) is used, and when that is absent too, the struct logger. An unknown name
@@ -107,8 +110,11 @@ __all__ = [
     "decode_revert_reason",
     "execute_traced_call",
     "make_tracer",
+    "MAX_STRUCT_LOGS",
+    "TraceTooLarge",
     "trace_call",
     "trace_transaction",
+    "tracing_view",
 ]
 
 
